@@ -23,18 +23,22 @@ export interface ConnectionRecord {
   /** When an unauthenticated connection is closed by the sweep. */
   authDeadlineMs: number;
   /** Present once the connection has authenticated. */
-  auth?: { userId: string; key: string };
+  auth?: ConnectionAuth;
+}
+
+export interface ConnectionAuth {
+  userId: string;
+  key: string;
+  /** When the token used to authenticate expires; a fresh `auth` frame extends it. */
+  tokenExpiresAtMs: number;
 }
 
 export interface ConnectionRegistry {
   /** Remembers a new, unauthenticated connection ($connect). */
   registerPending(connection: Omit<ConnectionRecord, 'auth'>): Promise<void>;
   get(connectionId: string): Promise<ConnectionRecord | null>;
-  /** Marks the connection authenticated; false if the connection record no longer exists. */
-  markAuthenticated(
-    connectionId: string,
-    auth: { userId: string; key: string; testId: string | null },
-  ): Promise<boolean>;
+  /** Stores the connection as authenticated (it leaves the unauthenticated-deadline index). */
+  saveAuthenticated(connection: ConnectionRecord & { auth: ConnectionAuth }): Promise<void>;
   /**
    * Points the key at this connection, whoever held it before. Returns the connection id that
    * held the key until now when it was a different connection, else null.
@@ -90,6 +94,14 @@ export interface TestDefinition {
 
 export interface TestCatalog {
   get(testId: string): Promise<TestDefinition | null>;
+}
+
+/** Logs and metrics, kept to what the core needs so it does not depend on Powertools. */
+export interface Telemetry {
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+  error(message: string, error: unknown, details?: Record<string, unknown>): void;
+  count(metric: string, value?: number): void;
 }
 
 export interface AnswerRecord {

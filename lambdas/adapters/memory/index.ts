@@ -1,0 +1,213 @@
+/**
+ * In-memory twins of the ports, for fast unit tests. They keep the same conditional semantics
+ * as the DynamoDB adapters (the shared contract tests run against both).
+ */
+import type {
+  AnswerWrite,
+  AssessmentRecord,
+  AssessmentStore,
+  Clock,
+  CompletionWrite,
+  ConnectionAuth,
+  ConnectionNotifier,
+  ConnectionRecord,
+  ConnectionRegistry,
+  IdGenerator,
+  NewAssessment,
+  RateLimiter,
+  Telemetry,
+  TestCatalog,
+  TestDefinition,
+  TokenCheck,
+  TokenVerifier,
+} from '../../core/ports';
+import type { ServerFrame } from '../../core/protocol';
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+export class ManualClock implements Clock {
+  constructor(private ms = Date.parse('2026-01-01T00:00:00Z')) {}
+  now(): number {
+    return this.ms;
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+  set(ms: number): void {
+    this.ms = ms;
+  }
+}
+
+export class SequentialIds implements IdGenerator {
+  private next = 0;
+  constructor(private readonly prefix = 'id') {}
+  newId(): string {
+    this.next++;
+    return `${this.prefix}-${this.next}`;
+  }
+}
+
+export class InMemoryConnectionRegistry implements ConnectionRegistry {
+  readonly connections = new Map<string, ConnectionRecord>();
+  readonly keys = new Map<string, string>();
+
+  async registerPending(connection: Omit<ConnectionRecord, 'auth'>): Promise<void> {
+    this.connections.set(connection.connectionId, clone(connection));
+  }
+  async get(connectionId: string): Promise<ConnectionRecord | null> {
+    const found = this.connections.get(connectionId);
+    return found ? clone(found) : null;
+  }
+  async saveAuthenticated(connection: ConnectionRecord & { auth: ConnectionAuth }): Promise<void> {
+    this.connections.set(connection.connectionId, clone(connection));
+  }
+  async claimKey(key: string, connectionId: string): Promise<string | null> {
+    const previous = this.keys.get(key);
+    this.keys.set(key, connectionId);
+    return previous !== undefined && previous !== connectionId ? previous : null;
+  }
+  async holderOf(key: string): Promise<string | null> {
+    return this.keys.get(key) ?? null;
+  }
+  async releaseKey(key: string, connectionId: string): Promise<boolean> {
+    if (this.keys.get(key) !== connectionId) return false;
+    this.keys.delete(key);
+    return true;
+  }
+  async removeConnection(connectionId: string): Promise<ConnectionRecord | null> {
+    const found = this.connections.get(connectionId);
+    this.connections.delete(connectionId);
+    return found ?? null;
+  }
+  async findUnauthenticatedOverdue(nowMs: number, limit: number): Promise<ConnectionRecord[]> {
+    return [...this.connections.values()]
+      .filter((c) => !c.auth && c.authDeadlineMs <= nowMs)
+      .sort((a, b) => a.authDeadlineMs - b.authDeadlineMs)
+      .slice(0, limit)
+      .map(clone);
+  }
+}
+
+export class InMemoryAssessmentStore implements AssessmentStore {
+  readonly records = new Map<string, AssessmentRecord>();
+  private key = (userId: string, testId: string) => JSON.stringify([userId, testId]);
+
+  async get(userId: string, testId: string): Promise<AssessmentRecord | null> {
+    const found = this.records.get(this.key(userId, testId));
+    return found ? clone(found) : null;
+  }
+  async create(assessment: NewAssessment): Promise<{ created: boolean; record: AssessmentRecord }> {
+    const k = this.key(assessment.userId, assessment.testId);
+    const existing = this.records.get(k);
+    if (existing) return { created: false, record: clone(existing) };
+    const record: AssessmentRecord = {
+      ...assessment,
+      status: 'in_progress',
+      answeredCount: 0,
+      answers: {},
+      requestIds: {},
+    };
+    this.records.set(k, record);
+    return { created: true, record: clone(record) };
+  }
+  async recordAnswer(write: AnswerWrite): Promise<AssessmentRecord | null> {
+    const record = this.records.get(this.key(write.userId, write.testId));
+    if (
+      record?.status !== 'in_progress' ||
+      record.answeredCount !== write.questionIndex ||
+      record.deadlineMs <= write.nowMs ||
+      record.requestIds[write.requestId] !== undefined
+    ) {
+      return null;
+    }
+    record.answers[write.questionId] = write.option;
+    record.requestIds[write.requestId] = { questionId: write.questionId, option: write.option };
+    record.answeredCount++;
+    return clone(record);
+  }
+  async complete(write: CompletionWrite): Promise<AssessmentRecord | null> {
+    const record = this.records.get(this.key(write.userId, write.testId));
+    if (record?.status !== 'in_progress' || record.answeredCount !== write.expectedAnsweredCount) {
+      return null;
+    }
+    record.status = 'completed';
+    record.completion = { reason: write.reason, score: write.score, completedAtMs: write.completedAtMs };
+    return clone(record);
+  }
+  async findOverdue(nowMs: number, limit: number): Promise<{ userId: string; testId: string }[]> {
+    return [...this.records.values()]
+      .filter((r) => r.status === 'in_progress' && r.deadlineMs <= nowMs)
+      .slice(0, limit)
+      .map((r) => ({ userId: r.userId, testId: r.testId }));
+  }
+}
+
+export class InMemoryTestCatalog implements TestCatalog {
+  readonly tests = new Map<string, TestDefinition>();
+  constructor(tests: TestDefinition[] = []) {
+    for (const test of tests) this.tests.set(test.test_id, test);
+  }
+  async get(testId: string): Promise<TestDefinition | null> {
+    const found = this.tests.get(testId);
+    return found ? clone(found) : null;
+  }
+}
+
+/** Records every frame sent; connections listed in `gone` answer like a 410. */
+export class RecordingNotifier implements ConnectionNotifier {
+  readonly sent: { connectionId: string; frame: ServerFrame }[] = [];
+  readonly closed: string[] = [];
+  readonly gone = new Set<string>();
+
+  async send(connectionId: string, frame: ServerFrame): Promise<'sent' | 'gone'> {
+    if (this.gone.has(connectionId)) return 'gone';
+    this.sent.push({ connectionId, frame: clone(frame) });
+    return 'sent';
+  }
+  async close(connectionId: string): Promise<void> {
+    if (!this.gone.has(connectionId)) this.closed.push(connectionId);
+    this.gone.add(connectionId);
+  }
+  framesFor(connectionId: string): ServerFrame[] {
+    return this.sent.filter((s) => s.connectionId === connectionId).map((s) => s.frame);
+  }
+}
+
+/** Accepts tokens of the form `user:<id>` (or `user:<id>:<expiresAtMs>`); anything else is invalid. */
+export class FakeTokenVerifier implements TokenVerifier {
+  constructor(private readonly clock: Clock) {}
+  async verify(token: string): Promise<TokenCheck> {
+    const [kind, userId, expires] = token.split(':');
+    if (kind !== 'user' || !userId) return { ok: false, code: 'invalid_token', reason: 'not a token' };
+    const expiresAtMs = expires ? Number(expires) : this.clock.now() + 3600_000;
+    if (expiresAtMs <= this.clock.now()) return { ok: false, code: 'expired_token', reason: 'expired' };
+    return { ok: true, userId, expiresAtMs };
+  }
+}
+
+export class FixedWindowRateLimiter implements RateLimiter {
+  private readonly counts = new Map<string, number>();
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+  async tryConsume(connectionId: string, nowMs: number): Promise<boolean> {
+    const k = `${connectionId}#${Math.floor(nowMs / this.windowMs)}`;
+    const count = (this.counts.get(k) ?? 0) + 1;
+    this.counts.set(k, count);
+    return count <= this.limit;
+  }
+}
+
+export class SilentTelemetry implements Telemetry {
+  readonly counts = new Map<string, number>();
+  readonly errors: { message: string; error: unknown }[] = [];
+  info(): void {}
+  warn(): void {}
+  error(message: string, error: unknown): void {
+    this.errors.push({ message, error });
+  }
+  count(metric: string, value = 1): void {
+    this.counts.set(metric, (this.counts.get(metric) ?? 0) + value);
+  }
+}

@@ -1,0 +1,28 @@
+/** The core's Telemetry port on Powertools: structured JSON logs and CloudWatch EMF metrics. */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Telemetry } from '../core/ports';
+
+export const METRICS_NAMESPACE = 'AssessmentBackend';
+
+export class PowertoolsTelemetry implements Telemetry {
+  readonly logger = new Logger({ serviceName: 'assessment-websocket' });
+  readonly metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'assessment-websocket' });
+
+  info(message: string, details: Record<string, unknown> = {}): void {
+    this.logger.info(message, details);
+  }
+  warn(message: string, details: Record<string, unknown> = {}): void {
+    this.logger.warn(message, details);
+  }
+  error(message: string, error: unknown, details: Record<string, unknown> = {}): void {
+    this.logger.error(message, { ...details, error: error instanceof Error ? error : String(error) });
+  }
+  count(metric: string, value = 1): void {
+    this.metrics.addMetric(metric, MetricUnit.Count, value);
+  }
+  /** Called at the end of every invocation. */
+  flush(): void {
+    this.metrics.publishStoredMetrics();
+  }
+}

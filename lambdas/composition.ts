@@ -1,0 +1,96 @@
+/**
+ * The composition root: configuration is validated and clients are built once per cold start,
+ * then reused by every invocation of the container.
+ */
+import { randomUUID } from 'node:crypto';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ApiGatewayNotifier } from './adapters/apigateway/notifier';
+import { DynamoAssessmentStore } from './adapters/dynamodb/assessment-store';
+import { createDocumentClient } from './adapters/dynamodb/client';
+import { DynamoConnectionRegistry } from './adapters/dynamodb/connection-registry';
+import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter';
+import { DynamoTestCatalog } from './adapters/dynamodb/test-catalog';
+import { JoseTokenVerifier, type KeySource } from './adapters/jwt/jose-verifier';
+import { PowertoolsTelemetry } from './adapters/powertools-telemetry';
+import { type AppConfig, loadConfig } from './config';
+import { type Core, createCore } from './core/app';
+import type { CoreDeps } from './core/deps';
+import type { Clock } from './core/ports';
+import { RATE_LIMIT } from './core/rate-limit';
+import { CachedTestCatalog } from './core/test-cache';
+
+export interface Runtime {
+  core: Core;
+  telemetry: PowertoolsTelemetry;
+}
+
+export interface RuntimeOptions {
+  /** Replace any port, e.g. a test's clock or a recording notifier. */
+  overrides?: Partial<CoreDeps>;
+  /** A document client to share (tests count requests through it). */
+  doc?: DynamoDBDocumentClient;
+}
+
+const systemClock: Clock = { now: () => Date.now() };
+
+function keySource(config: AppConfig): KeySource {
+  const { jwt } = config;
+  switch (jwt.mode) {
+    case 'hs256-secret':
+      return { kind: 'hs256', secret: async () => jwt.secret };
+    case 'hs256-secret-arn': {
+      const secrets = new SecretsManagerClient({});
+      return {
+        kind: 'hs256',
+        secret: async () => {
+          const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: jwt.secretArn }));
+          if (!SecretString) throw new Error('the JWT secret has no string value');
+          return SecretString;
+        },
+      };
+    }
+    case 'jwks':
+      return { kind: 'jwks', jwksUrl: jwt.jwksUrl };
+  }
+}
+
+export function buildRuntime(config: AppConfig, options: RuntimeOptions = {}): Runtime {
+  const telemetry = new PowertoolsTelemetry();
+  const clock = options.overrides?.clock ?? systemClock;
+  const doc =
+    options.doc ?? createDocumentClient(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {});
+  const deps: CoreDeps = {
+    connections: new DynamoConnectionRegistry(doc, config.tables.connections, () => clock.now()),
+    assessments: new DynamoAssessmentStore(doc, config.tables.assessments),
+    tests: new CachedTestCatalog(new DynamoTestCatalog(doc, config.tables.tests), clock),
+    notifier: new ApiGatewayNotifier({ callbackUrl: config.callbackUrl }),
+    tokens: new JoseTokenVerifier({
+      key: keySource(config),
+      userIdClaim: config.jwt.userIdClaim,
+      now: () => clock.now(),
+      ...(config.jwt.issuer ? { issuer: config.jwt.issuer } : {}),
+      ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
+    }),
+    rateLimiter: new DynamoRateLimiter(
+      doc,
+      config.tables.connections,
+      RATE_LIMIT.framesPerWindow,
+      RATE_LIMIT.windowMs,
+    ),
+    clock,
+    ids: { newId: () => randomUUID() },
+    telemetry,
+    settings: { allowedOrigins: config.allowedOrigins, authDeadlineSeconds: config.authDeadlineSeconds },
+    ...options.overrides,
+  };
+  return { core: createCore(deps), telemetry };
+}
+
+let runtime: Runtime | undefined;
+
+/** The runtime of this container, built on first use from the environment. */
+export function runtimeFromEnvironment(): Runtime {
+  runtime ??= buildRuntime(loadConfig());
+  return runtime;
+}

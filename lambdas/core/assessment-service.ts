@@ -1,0 +1,258 @@
+/**
+ * The assessment lifecycle (protocol section 5). Each operation returns the frames to send to
+ * the client that asked; state changes are single-item conditional writes, so concurrent
+ * requests and retries can neither lose an answer nor store one twice.
+ */
+import type { CoreDeps } from './deps';
+import type { AssessmentRecord, TestDefinition } from './ports';
+import { type ErrorCode, errorFrame, frame, type ServerFrame } from './protocol';
+import { progressOf, questionView, scoreOf, snapshotOf, summaryOf, testInfoOf } from './views';
+
+type Deps = Pick<CoreDeps, 'assessments' | 'clock' | 'ids' | 'telemetry'>;
+
+/** How often an operation re-reads and retries after losing a race to another writer. */
+const MAX_ATTEMPTS = 5;
+
+export interface Caller {
+  userId: string;
+  test: TestDefinition;
+  requestId?: string;
+}
+
+export class AssessmentService {
+  constructor(private readonly deps: Deps) {}
+
+  testInfo(caller: Caller): ServerFrame[] {
+    return [this.frame('test_info', testInfoOf(caller.test), caller.requestId)];
+  }
+
+  async start(caller: Caller): Promise<ServerFrame[]> {
+    const now = this.deps.clock.now();
+    const { created, record } = await this.deps.assessments.create({
+      userId: caller.userId,
+      testId: caller.test.test_id,
+      assessmentId: this.deps.ids.newId(),
+      // The AI service's thread is named here and stored with the attempt before anything uses it.
+      threadId: `thread_${this.deps.ids.newId()}`,
+      startedAtMs: now,
+      deadlineMs: now + caller.test.duration_seconds * 1000,
+      total: caller.test.questions.length,
+    });
+    if (created) this.deps.telemetry.count('assessment_started');
+    const current = await this.settleDeadline(record, caller.test);
+    if (current.status === 'completed') {
+      // One attempt per user and test; the outcome stays available via get_assessment_status.
+      return [this.error('assessment_completed', 'this assessment is already completed', caller.requestId)];
+    }
+    const snapshot = snapshotOf(current, caller.test, this.deps.clock.now());
+    const frames = [
+      this.frame(created ? 'assessment_started' : 'assessment_recovered', snapshot, caller.requestId),
+    ];
+    if (snapshot.current_question)
+      frames.push(this.frame('question', snapshot.current_question, caller.requestId));
+    return frames;
+  }
+
+  async currentQuestion(caller: Caller): Promise<ServerFrame[]> {
+    const found = await this.inProgress(caller);
+    if ('frames' in found) return found.frames;
+    const view = questionView(caller.test, found.record.answeredCount, found.record, this.deps.clock.now());
+    if (!view)
+      return [
+        this.error('all_answered', 'every question is answered; send complete_assessment', caller.requestId),
+      ];
+    return [this.frame('question', view, caller.requestId)];
+  }
+
+  async submitAnswer(
+    caller: Caller & { requestId: string },
+    questionId: string,
+    selectedOption: string,
+  ): Promise<ServerFrame[]> {
+    const { test, requestId } = caller;
+    const questionIndex = test.questions.findIndex((q) => q.question_id === questionId);
+    const question = test.questions[questionIndex];
+    if (!question) {
+      return [
+        this.error(
+          'invalid_question',
+          `question ${JSON.stringify(questionId)} is not in this test`,
+          requestId,
+        ),
+      ];
+    }
+    if (!question.options.includes(selectedOption)) {
+      return [
+        this.error('invalid_message', 'data.selected_option must be one of the question options', requestId),
+      ];
+    }
+
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const nowMs = this.deps.clock.now();
+      const stored = await this.deps.assessments.recordAnswer({
+        userId: caller.userId,
+        testId: test.test_id,
+        questionId,
+        option: selectedOption,
+        questionIndex,
+        requestId,
+        nowMs,
+      });
+      if (stored) {
+        this.deps.telemetry.count('answer_stored');
+        const frames = [this.feedback(questionId, false, stored, requestId)];
+        const next = questionView(test, stored.answeredCount, stored, this.deps.clock.now());
+        if (next) frames.push(this.frame('question', next, requestId));
+        return frames;
+      }
+
+      // The conditional write refused: read the attempt to tell the client exactly why.
+      const record = await this.deps.assessments.get(caller.userId, test.test_id);
+      if (!record)
+        return [
+          this.error('no_active_assessment', 'no assessment started; send start_assessment', requestId),
+        ];
+      const earlier = record.requestIds[requestId];
+      if (earlier) {
+        if (earlier.questionId === questionId && earlier.option === selectedOption) {
+          return [this.feedback(questionId, true, record, requestId)];
+        }
+        return [
+          this.error('request_id_reused', 'this request_id was used for a different answer', requestId),
+        ];
+      }
+      if (record.status === 'completed') return this.completedError(record, requestId);
+      if (record.deadlineMs <= this.deps.clock.now()) {
+        await this.finish(record, test, 'time_up');
+        return [this.error('time_up', 'the time for this assessment is over', requestId)];
+      }
+      const answered = record.answers[questionId];
+      if (answered !== undefined) {
+        if (answered === selectedOption) return [this.feedback(questionId, true, record, requestId)];
+        return [
+          this.error('already_answered', 'this question was answered with a different option', requestId),
+        ];
+      }
+      if (questionIndex !== record.answeredCount) {
+        return [
+          this.error(
+            'invalid_question',
+            'answer the current question first (questions are in order)',
+            requestId,
+          ),
+        ];
+      }
+      // The current question moved on between the write and the read: try again.
+    }
+    throw new Error('submit_answer kept losing races; giving up');
+  }
+
+  async status(caller: Caller): Promise<ServerFrame[]> {
+    const record = await this.deps.assessments.get(caller.userId, caller.test.test_id);
+    if (!record) return [this.frame('assessment_status', { is_in_assessment: false }, caller.requestId)];
+    const current = await this.settleDeadline(record, caller.test);
+    const data =
+      current.status === 'completed'
+        ? { is_in_assessment: false, assessment: summaryOf(current) }
+        : { is_in_assessment: true, assessment: snapshotOf(current, caller.test, this.deps.clock.now()) };
+    return [this.frame('assessment_status', data, caller.requestId)];
+  }
+
+  async complete(caller: Caller): Promise<ServerFrame[]> {
+    const record = await this.deps.assessments.get(caller.userId, caller.test.test_id);
+    if (!record)
+      return [
+        this.error('no_active_assessment', 'no assessment started; send start_assessment', caller.requestId),
+      ];
+    const deadlinePassed = record.deadlineMs <= this.deps.clock.now();
+    const finished = await this.finish(record, caller.test, deadlinePassed ? 'time_up' : 'submitted');
+    return [this.frame('assessment_completed', summaryOf(finished), caller.requestId)];
+  }
+
+  /** Finishes an in-progress assessment whose deadline has passed; returns the current record. */
+  async settleDeadline(record: AssessmentRecord, test: TestDefinition): Promise<AssessmentRecord> {
+    if (record.status === 'in_progress' && record.deadlineMs <= this.deps.clock.now()) {
+      return this.finish(record, test, 'time_up');
+    }
+    return record;
+  }
+
+  /**
+   * Completes the attempt with the answers stored. Idempotent: an attempt that is already
+   * completed is returned as it is, so every caller sees the same result.
+   */
+  async finish(
+    initial: AssessmentRecord,
+    test: TestDefinition,
+    reason: 'submitted' | 'time_up',
+  ): Promise<AssessmentRecord> {
+    let record: AssessmentRecord | null = initial;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && record; attempt++) {
+      if (record.status === 'completed') return record;
+      const done = await this.deps.assessments.complete({
+        userId: record.userId,
+        testId: record.testId,
+        expectedAnsweredCount: record.answeredCount,
+        reason,
+        score: scoreOf(record, test),
+        // A timed-out attempt ended at its deadline, whenever the server noticed.
+        completedAtMs: reason === 'time_up' ? record.deadlineMs : this.deps.clock.now(),
+      });
+      if (done) {
+        this.deps.telemetry.count(reason === 'time_up' ? 'assessment_timed_out' : 'assessment_submitted');
+        return done;
+      }
+      record = await this.deps.assessments.get(initial.userId, initial.testId);
+    }
+    throw new Error(`could not complete assessment ${initial.assessmentId}`);
+  }
+
+  private async inProgress(
+    caller: Caller,
+  ): Promise<{ record: AssessmentRecord } | { frames: ServerFrame[] }> {
+    const record = await this.deps.assessments.get(caller.userId, caller.test.test_id);
+    if (!record) {
+      return {
+        frames: [
+          this.error(
+            'no_active_assessment',
+            'no assessment started; send start_assessment',
+            caller.requestId,
+          ),
+        ],
+      };
+    }
+    if (record.status === 'completed') return { frames: this.completedError(record, caller.requestId) };
+    if (record.deadlineMs <= this.deps.clock.now()) {
+      await this.finish(record, caller.test, 'time_up');
+      return { frames: [this.error('time_up', 'the time for this assessment is over', caller.requestId)] };
+    }
+    return { record };
+  }
+
+  private completedError(record: AssessmentRecord, requestId?: string): ServerFrame[] {
+    const code: ErrorCode = record.completion?.reason === 'time_up' ? 'time_up' : 'assessment_completed';
+    return [this.error(code, 'this assessment is already completed', requestId)];
+  }
+
+  private feedback(
+    questionId: string,
+    duplicate: boolean,
+    record: AssessmentRecord,
+    requestId: string,
+  ): ServerFrame {
+    return this.frame(
+      'answer_feedback',
+      { question_id: questionId, accepted: true, duplicate, progress: progressOf(record) },
+      requestId,
+    );
+  }
+
+  private frame(type: string, data: object, requestId?: string): ServerFrame {
+    return frame(type, new Date(this.deps.clock.now()), data, requestId);
+  }
+
+  private error(code: ErrorCode, message: string, requestId?: string): ServerFrame {
+    return errorFrame(code, message, new Date(this.deps.clock.now()), requestId);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Validation of client frames. Every failure becomes a typed protocol error that names the bad
+ * field; nothing here throws on hostile input.
+ */
+import * as v from 'valibot';
+import { MAX_FRAME_BYTES, MESSAGE_TYPES, type MessageType } from './protocol';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; code: FrameErrorCode; message: string };
+type FrameErrorCode = 'invalid_json' | 'invalid_message' | 'unknown_type' | 'message_too_large';
+
+const REQUEST_ID = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+
+/** The request id to echo on any reply, when the frame carried a well-formed one. */
+export function echoableRequestId(frame: unknown): string | undefined {
+  if (typeof frame !== 'object' || frame === null) return undefined;
+  const candidate = (frame as Record<string, unknown>).request_id;
+  return v.is(REQUEST_ID, candidate) ? candidate : undefined;
+}
+
+/** Parses a frame body into a JSON object, enforcing the frame size limit first. */
+export function parseJsonObject(body: string | undefined | null): Parsed<Record<string, unknown>> {
+  if (body === undefined || body === null || body === '') {
+    return { ok: false, code: 'invalid_json', message: 'frame is empty; send a JSON object' };
+  }
+  if (Buffer.byteLength(body, 'utf8') > MAX_FRAME_BYTES) {
+    return { ok: false, code: 'message_too_large', message: `frame exceeds ${MAX_FRAME_BYTES} bytes` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return { ok: false, code: 'invalid_json', message: 'frame is not valid JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, code: 'invalid_json', message: 'frame must be a JSON object' };
+  }
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+function describeIssues(issues: v.BaseIssue<unknown>[]): string {
+  const fields = new Map<string, string>();
+  for (const issue of issues) {
+    const path = v.getDotPath(issue) ?? 'frame';
+    if (!fields.has(path)) fields.set(path, issue.message);
+  }
+  return [...fields].map(([path, message]) => `${path}: ${message}`).join('; ');
+}
+
+// ---- auth ---------------------------------------------------------------------------------
+
+export interface AuthFrame {
+  token?: string;
+  testId?: string;
+  requestId?: string;
+}
+
+/** Token and test id checks that have their own auth_error codes happen in the auth use case. */
+export function parseAuthFrame(frame: Record<string, unknown>): AuthFrame {
+  const token = typeof frame.token === 'string' && frame.token.length > 0 ? frame.token : undefined;
+  const testId = frame.test_id === undefined || frame.test_id === null ? undefined : String(frame.test_id);
+  const requestId = echoableRequestId(frame);
+  return {
+    ...(token === undefined ? {} : { token }),
+    ...(testId === undefined ? {} : { testId }),
+    ...(requestId === undefined ? {} : { requestId }),
+  };
+}
+
+// ---- message ------------------------------------------------------------------------------
+
+const ENVELOPE = v.object({
+  type: v.pipe(
+    v.string('type must be a string'),
+    v.minLength(1, 'type must not be empty'),
+    v.maxLength(64, 'type is too long'),
+  ),
+  request_id: v.optional(v.pipe(v.string('request_id must be a string'), v.minLength(1), v.maxLength(64))),
+  data: v.optional(v.record(v.string(), v.unknown(), 'data must be an object')),
+});
+
+const SUBMIT_ANSWER = v.object({
+  request_id: v.pipe(
+    v.string('request_id is required for submit_answer'),
+    v.minLength(1, 'request_id must be 1-64 characters'),
+    v.maxLength(64, 'request_id must be 1-64 characters'),
+  ),
+  data: v.object(
+    {
+      question_id: v.pipe(v.string('question_id must be a string'), v.minLength(1), v.maxLength(64)),
+      selected_option: v.pipe(v.string('selected_option must be a string'), v.maxLength(500)),
+    },
+    'data must be an object with question_id and selected_option',
+  ),
+});
+
+export type MessageFrame =
+  | { type: Exclude<MessageType, 'submit_answer'>; requestId?: string }
+  | { type: 'submit_answer'; requestId: string; questionId: string; selectedOption: string };
+
+export function parseMessageFrame(frame: Record<string, unknown>): Parsed<MessageFrame> {
+  if (frame.type === undefined) {
+    return { ok: false, code: 'invalid_message', message: 'type is required' };
+  }
+  const envelope = v.safeParse(ENVELOPE, frame);
+  if (!envelope.success) {
+    return { ok: false, code: 'invalid_message', message: describeIssues(envelope.issues) };
+  }
+  const { type, request_id: requestId } = envelope.output;
+  if (!(MESSAGE_TYPES as readonly string[]).includes(type)) {
+    return { ok: false, code: 'unknown_type', message: `unknown message type: ${JSON.stringify(type)}` };
+  }
+  if (type !== 'submit_answer') {
+    return {
+      ok: true,
+      value: { type: type as Exclude<MessageType, 'submit_answer'>, ...(requestId ? { requestId } : {}) },
+    };
+  }
+  const answer = v.safeParse(SUBMIT_ANSWER, frame);
+  if (!answer.success) {
+    return { ok: false, code: 'invalid_message', message: describeIssues(answer.issues) };
+  }
+  return {
+    ok: true,
+    value: {
+      type,
+      requestId: answer.output.request_id,
+      questionId: answer.output.data.question_id,
+      selectedOption: answer.output.data.selected_option,
+    },
+  };
+}

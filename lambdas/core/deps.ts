@@ -1,0 +1,31 @@
+import type {
+  AssessmentStore,
+  Clock,
+  ConnectionNotifier,
+  ConnectionRegistry,
+  IdGenerator,
+  RateLimiter,
+  Telemetry,
+  TestCatalog,
+  TokenVerifier,
+} from './ports';
+
+/** Everything the core needs, built once by the composition root (or by a test). */
+export interface CoreDeps {
+  connections: ConnectionRegistry;
+  assessments: AssessmentStore;
+  tests: TestCatalog;
+  notifier: ConnectionNotifier;
+  tokens: TokenVerifier;
+  rateLimiter: RateLimiter;
+  clock: Clock;
+  ids: IdGenerator;
+  telemetry: Telemetry;
+  settings: CoreSettings;
+}
+
+export interface CoreSettings {
+  /** Empty: any Origin is allowed. Requests without Origin (non-browser clients) always are. */
+  allowedOrigins: readonly string[];
+  authDeadlineSeconds: number;
+}

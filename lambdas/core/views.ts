@@ -1,0 +1,85 @@
+/** Builds what the client sees of tests and assessments. The correct option never leaves here. */
+
+import type { AssessmentRecord, TestDefinition } from './ports';
+import type { AssessmentSnapshot, CompletedSummary, Progress, QuestionView } from './protocol';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function remainingSeconds(record: AssessmentRecord, nowMs: number): number {
+  return Math.max(0, (record.deadlineMs - nowMs) / 1000);
+}
+
+export function progressOf(record: AssessmentRecord): Progress {
+  return {
+    answered: record.answeredCount,
+    total: record.total,
+    current_question_index: record.answeredCount,
+  };
+}
+
+export function questionView(
+  test: TestDefinition,
+  index: number,
+  record: AssessmentRecord,
+  nowMs: number,
+): QuestionView | undefined {
+  const question = test.questions[index];
+  if (!question) return undefined;
+  return {
+    question_id: question.question_id,
+    index,
+    total: test.questions.length,
+    text: question.text,
+    options: [...question.options],
+    remaining_seconds: remainingSeconds(record, nowMs),
+  };
+}
+
+export function snapshotOf(
+  record: AssessmentRecord,
+  test: TestDefinition,
+  nowMs: number,
+): AssessmentSnapshot {
+  const current = questionView(test, record.answeredCount, record, nowMs);
+  return {
+    assessment_id: record.assessmentId,
+    test_id: record.testId,
+    thread_id: record.threadId,
+    is_in_assessment: true,
+    status: 'in_progress',
+    started_at: iso(record.startedAtMs),
+    deadline: iso(record.deadlineMs),
+    remaining_seconds: remainingSeconds(record, nowMs),
+    progress: progressOf(record),
+    ...(current ? { current_question: current } : {}),
+    answers: test.questions
+      .filter((q) => record.answers[q.question_id] !== undefined)
+      .map((q) => ({ question_id: q.question_id, selected_option: record.answers[q.question_id] as string })),
+  };
+}
+
+export function summaryOf(record: AssessmentRecord): CompletedSummary {
+  if (!record.completion) throw new Error(`assessment ${record.assessmentId} is not completed`);
+  return {
+    assessment_id: record.assessmentId,
+    test_id: record.testId,
+    score: record.completion.score,
+    total: record.total,
+    answered: record.answeredCount,
+    completed_at: iso(record.completion.completedAtMs),
+    reason: record.completion.reason,
+  };
+}
+
+export function scoreOf(record: AssessmentRecord, test: TestDefinition): number {
+  return test.questions.filter((q) => record.answers[q.question_id] === q.correct_option).length;
+}
+
+export function testInfoOf(test: TestDefinition) {
+  return {
+    test_id: test.test_id,
+    title: test.title,
+    duration_seconds: test.duration_seconds,
+    total_questions: test.questions.length,
+  };
+}
