@@ -1,8 +1,4 @@
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { OK, withRuntime } from './invoke';
+import { runtimeFromEnvironment } from '../composition';
+import { routeHandlers } from './route-handlers';
 
-export const handler = (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> =>
-  withRuntime(async ({ core }) => {
-    await core.unrouted(event.requestContext.connectionId, event.body);
-    return OK;
-  });
+export const handler = routeHandlers(runtimeFromEnvironment).unrouted;

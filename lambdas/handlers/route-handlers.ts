@@ -1,0 +1,76 @@
+/**
+ * Lambda event -> core call -> Lambda result, for every route and job. Each handler module
+ * binds these to the runtime built from the environment; tests bind them to their own runtime
+ * (a manual clock, a counted DynamoDB client) and drive them with API Gateway-shaped events.
+ */
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, ScheduledEvent } from 'aws-lambda';
+import type { Runtime } from '../composition';
+import type { SweepReport } from '../core/sweep';
+
+/** CONNECT events also carry the upgrade request's headers and query string. */
+export type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
+  headers?: Record<string, string | undefined>;
+  queryStringParameters?: Record<string, string | undefined> | null;
+};
+
+type Result = APIGatewayProxyResultV2;
+const OK = { statusCode: 200 } as const;
+
+function header(event: ConnectEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+export function routeHandlers(getRuntime: () => Runtime) {
+  /** Metrics are flushed after every invocation, whatever its outcome. */
+  const run = async <T>(work: (runtime: Runtime) => Promise<T>): Promise<T> => {
+    const runtime = getRuntime();
+    try {
+      return await work(runtime);
+    } finally {
+      runtime.telemetry.flush();
+    }
+  };
+
+  return {
+    connect: (event: ConnectEvent): Promise<Result> =>
+      run(async ({ core }) => {
+        const result = await core.connect({
+          connectionId: event.requestContext.connectionId,
+          testId: event.queryStringParameters?.test_id ?? undefined,
+          origin: header(event, 'origin'),
+          connectedAtMs: event.requestContext.connectedAt,
+        });
+        return result.status === 200 ? OK : { statusCode: result.status, body: result.reason };
+      }),
+    auth: (event: APIGatewayProxyWebsocketEventV2): Promise<Result> =>
+      run(async ({ core }) => {
+        await core.auth(event.requestContext.connectionId, event.body);
+        return OK;
+      }),
+    message: (event: APIGatewayProxyWebsocketEventV2): Promise<Result> =>
+      run(async ({ core }) => {
+        await core.message(event.requestContext.connectionId, event.body);
+        return OK;
+      }),
+    unrouted: (event: APIGatewayProxyWebsocketEventV2): Promise<Result> =>
+      run(async ({ core }) => {
+        await core.unrouted(event.requestContext.connectionId, event.body);
+        return OK;
+      }),
+    disconnect: (event: APIGatewayProxyWebsocketEventV2): Promise<Result> =>
+      run(async ({ core }) => {
+        await core.disconnect(event.requestContext.connectionId);
+        return OK;
+      }),
+    sweep: (_event: ScheduledEvent): Promise<SweepReport> =>
+      run(async ({ core, telemetry }) => {
+        const report = await core.sweep();
+        if (report.closedUnauthenticated || report.finishedOverdue || report.failures) telemetry.info('sweep', { ...report });
+        return report;
+      }),
+  };
+}
