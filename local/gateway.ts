@@ -1,0 +1,381 @@
+/**
+ * The local twin of an API Gateway WebSocket stage, at `ws://<host>:<port>/<stage>`, invoking
+ * Lambda handlers in-process with API Gateway's events. What it does, and how it maps to AWS:
+ *
+ * - Upgrade: a CONNECT event goes to `$connect` while the upgrade is pending. A result whose
+ *   `statusCode` is not 2xx fails the upgrade with that HTTP status; a handler that throws fails it
+ *   with 500, one that exceeds the integration timeout (29 s) with 504, and one that returns no
+ *   numeric `statusCode` with 502 (stricter than AWS might be: always return a status). If the
+ *   client sent `Sec-WebSocket-Protocol`, the upgrade selects the protocol only when the `$connect`
+ *   result's headers name one, as on AWS (browsers then refuse a connection without it).
+ *   Without a `$connect` route the upgrade is accepted. Other paths get 403.
+ * - Messages: each text message is routed with `$request.body.action` (see router.ts) and
+ *   invoked at once: invocations of one connection run concurrently and start in arrival order.
+ *   If no route matches and there is no `$default` route, the client gets API Gateway's
+ *   `{"message": "Forbidden", "connectionId", "requestId"}`. Handler results are ignored (one-way
+ *   routes: no route responses). A handler that throws or rejects makes the gateway send
+ *   `{"message": "Internal server error", "connectionId", "requestId"}`; one that runs past the
+ *   integration timeout, `{"message": "Endpoint request timed out", ...}`.
+ * - Binary frames: API Gateway rejects them and closes the connection with 1003; so does this.
+ * - Size limits: a frame over 32 KB or a message over 128 KB closes with 1009 (frame-guard.ts).
+ * - Idle timeout (default 10 min, reset by each message from the client) and maximum connection
+ *   age (default 2 h) close with 1001 'Going away'.
+ * - Every close, whoever starts it, invokes `$disconnect` once with `disconnectStatusCode` and
+ *   `disconnectReason`: the code the server closed with, or the client's close code (1005 'Client-
+ *   side close frame status not set' when it sent none, 1006 'Connection lost' when the TCP
+ *   connection dropped without a close frame).
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
+import { ConnectionPool, type LiveConnection, MAX_FRAME_BYTES } from './connection-pool';
+import {
+  type ConnectionFacts,
+  connectEvent,
+  disconnectEvent,
+  messageEvent,
+  newConnectionId,
+  type WebSocketEvent,
+} from './events';
+import { guardFrameSizes } from './frame-guard';
+import { type LambdaHandler, lambdaContext } from './lambda-context';
+import { MAX_POST_BYTES } from './management-api';
+import { DEFAULT_ROUTE, selectRoute } from './router';
+
+export interface RouteTarget {
+  /** Function name, shown in logs and in `context.functionName`. */
+  readonly name: string;
+  readonly handler: LambdaHandler;
+}
+
+export interface GatewayOptions {
+  /** The HTTP server whose `upgrade` requests this gateway takes. */
+  readonly server: Server;
+  /** @default 'local' */
+  readonly stage?: string;
+  /** Route key ('$connect', '$disconnect', '$default' or a custom key) -> handler. */
+  readonly routes: Readonly<Record<string, RouteTarget>>;
+  /** @default a new pool */
+  readonly pool?: ConnectionPool;
+  /** @default 'localwsapi' */
+  readonly apiId?: string;
+  /** @default process.env.AWS_REGION or 'us-east-1' */
+  readonly region?: string;
+  /** @default 600000 (10 minutes) */
+  readonly idleTimeoutMs?: number;
+  /** @default 7200000 (2 hours) */
+  readonly maxConnectionMs?: number;
+  /** @default 29000 */
+  readonly integrationTimeoutMs?: number;
+  /** @default 32768 */
+  readonly maxFrameBytes?: number;
+  /** @default 131072 */
+  readonly maxMessageBytes?: number;
+  /** One line per notable event (handler errors, rejected upgrades). @default no logging */
+  readonly log?: (line: string) => void;
+}
+
+export interface Gateway {
+  readonly pool: ConnectionPool;
+  /**
+   * Closes every connection with 1001 'Going away', fails pending upgrades, and resolves once
+   * every `$disconnect` invocation has finished. The HTTP server is left running.
+   */
+  close(): Promise<void>;
+}
+
+interface InvocationOutcome {
+  ok: boolean;
+  result?: unknown;
+  failure?: 'error' | 'timeout';
+}
+
+const GOING_AWAY = { code: 1001, reason: 'Going away' };
+
+function normalizeIp(address: string | undefined): string {
+  if (!address) return '127.0.0.1';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function defaultReason(code: number): string {
+  if (code === 1005) return 'Client-side close frame status not set';
+  if (code === 1006) return 'Connection lost';
+  if (code === 1000) return 'Normal closure';
+  if (code === 1001) return 'Going away';
+  return '';
+}
+
+function rejectUpgrade(socket: Duplex, status: number, body?: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const text = body ?? JSON.stringify({ message: STATUS_CODES[status] ?? 'Error' });
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
+}
+
+function isWebSocketHandshake(req: IncomingMessage): boolean {
+  const key = req.headers['sec-websocket-key'];
+  return (
+    req.method === 'GET' &&
+    (req.headers.upgrade ?? '').toLowerCase() === 'websocket' &&
+    typeof key === 'string' &&
+    /^[+/0-9A-Za-z]{22}==$/.test(key) &&
+    req.headers['sec-websocket-version'] === '13'
+  );
+}
+
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === name && typeof value === 'string') return value;
+  }
+  return undefined;
+}
+
+export function attachGateway(options: GatewayOptions): Gateway {
+  const stage = options.stage ?? 'local';
+  const pool = options.pool ?? new ConnectionPool();
+  const apiId = options.apiId ?? 'localwsapi';
+  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60 * 1000;
+  const maxConnectionMs = options.maxConnectionMs ?? 2 * 60 * 60 * 1000;
+  const integrationTimeoutMs = options.integrationTimeoutMs ?? 29_000;
+  const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
+  const maxMessageBytes = options.maxMessageBytes ?? MAX_POST_BYTES;
+  const log = options.log ?? (() => {});
+  const customRouteKeys = new Set(Object.keys(options.routes).filter((key) => !key.startsWith('$')));
+
+  const pendingSockets = new Set<Duplex>();
+  const inFlight = new Set<Promise<unknown>>();
+  const selectedProtocol = new WeakMap<IncomingMessage, string>();
+  let closing = false;
+
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    inFlight.add(promise);
+    void promise.finally(() => inFlight.delete(promise));
+    return promise;
+  };
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    // Backstop only: frame-guard.ts closes with 1009 first.
+    maxPayload: maxMessageBytes,
+    handleProtocols: (_protocols, request) => selectedProtocol.get(request) ?? false,
+  });
+
+  /** Invokes a route's handler, bounded by the integration timeout. Never rejects. */
+  function invoke(routeKey: string, target: RouteTarget, event: WebSocketEvent): Promise<InvocationOutcome> {
+    const context = lambdaContext({ functionName: target.name, region, timeoutMs: integrationTimeoutMs });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<InvocationOutcome>((resolve) => {
+      timer = setTimeout(() => {
+        log(`[${routeKey}] ${target.name} timed out after ${integrationTimeoutMs} ms (integration timeout)`);
+        resolve({ ok: false, failure: 'timeout' });
+      }, integrationTimeoutMs);
+      timer.unref();
+    });
+    const run = (async (): Promise<InvocationOutcome> => {
+      try {
+        return { ok: true, result: await target.handler(event, context) };
+      } catch (error) {
+        const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        log(`[${routeKey}] ${target.name} failed: ${detail}`);
+        return { ok: false, failure: 'error' };
+      }
+    })();
+    return track(Promise.race([run, timeout]).finally(() => clearTimeout(timer)));
+  }
+
+  function invokeDisconnect(facts: ConnectionFacts, statusCode: number, reason: string): void {
+    const target = options.routes.$disconnect;
+    if (!target) return;
+    void invoke('$disconnect', target, disconnectEvent(facts, { statusCode, reason }));
+  }
+
+  function sendGatewayError(connection: LiveConnection, message: string, requestId: string): void {
+    pool.send(
+      connection.connectionId,
+      Buffer.from(JSON.stringify({ message, connectionId: connection.connectionId, requestId })),
+    );
+  }
+
+  function onMessage(connection: LiveConnection, data: Buffer, isBinary: boolean): void {
+    if (connection.serverClose) return; // closing: nothing more is dispatched
+    if (isBinary) {
+      pool.closeConnection(connection.connectionId, 1003, 'Binary frames are not supported');
+      return;
+    }
+    connection.lastActiveAt = Date.now();
+    const body = data.toString('utf8');
+    const routeKey = selectRoute(body, customRouteKeys);
+    const event = messageEvent(connection, routeKey, body);
+    const target = options.routes[routeKey];
+    if (!target) {
+      // Only possible for $default: API Gateway answers a message no route takes this way.
+      sendGatewayError(connection, 'Forbidden', event.requestContext.requestId);
+      return;
+    }
+    void invoke(routeKey, target, event).then((outcome) => {
+      if (outcome.ok) return;
+      const message = outcome.failure === 'timeout' ? 'Endpoint request timed out' : 'Internal server error';
+      sendGatewayError(connection, message, event.requestContext.requestId);
+    });
+  }
+
+  function onOpen(ws: WebSocket, socket: Duplex, facts: ConnectionFacts): void {
+    const connection: LiveConnection = { ...facts, socket: ws, lastActiveAt: facts.connectedAt };
+    pool.add(connection);
+
+    const stopGuard = guardFrameSizes(socket, { maxFrameBytes, maxMessageBytes }, () =>
+      pool.closeConnection(connection.connectionId, 1009, 'Message too big'),
+    );
+    const idleTimer = setTimeout(
+      () => pool.closeConnection(connection.connectionId, GOING_AWAY.code, GOING_AWAY.reason),
+      idleTimeoutMs,
+    );
+    idleTimer.unref();
+    const ageTimer = setTimeout(
+      () => pool.closeConnection(connection.connectionId, GOING_AWAY.code, GOING_AWAY.reason),
+      Math.max(0, facts.connectedAt + maxConnectionMs - Date.now()),
+    );
+    ageTimer.unref();
+
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!connection.serverClose) idleTimer.refresh();
+      onMessage(connection, data, isBinary);
+    });
+    ws.on('error', (error) => log(`[${connection.connectionId}] socket error: ${error.message}`));
+    ws.once('close', (code: number, reasonBuffer: Buffer) => {
+      clearTimeout(idleTimer);
+      clearTimeout(ageTimer);
+      stopGuard();
+      pool.remove(connection.connectionId);
+      const closedBy = connection.serverClose ?? {
+        code,
+        reason: reasonBuffer.toString('utf8') || defaultReason(code),
+      };
+      invokeDisconnect(facts, closedBy.code, closedBy.reason);
+    });
+  }
+
+  async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => {}); // a client that vanishes mid-handshake is not an error here
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== `/${stage}` && path !== `/${stage}/`) {
+      rejectUpgrade(socket, 403, JSON.stringify({ message: 'Forbidden' }));
+      return;
+    }
+    if (closing) {
+      rejectUpgrade(socket, 503);
+      return;
+    }
+    if (!isWebSocketHandshake(req)) {
+      rejectUpgrade(socket, 400);
+      return;
+    }
+    const now = Date.now();
+    const facts: ConnectionFacts = {
+      connectionId: newConnectionId(),
+      connectedAt: now,
+      sourceIp: normalizeIp(req.socket.remoteAddress),
+      ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
+      domainName: req.headers.host ?? 'localhost',
+      stage,
+      apiId,
+    };
+    const rawHeaders = [...req.rawHeaders];
+    const present = new Set(rawHeaders.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase()));
+    const forwarded: [string, string][] = [
+      ['X-Forwarded-For', facts.sourceIp],
+      ['X-Forwarded-Port', String(req.socket.localPort ?? '')],
+      ['X-Forwarded-Proto', 'http'],
+    ];
+    for (const [name, value] of forwarded) if (!present.has(name.toLowerCase())) rawHeaders.push(name, value);
+
+    pendingSockets.add(socket);
+    const target = options.routes.$connect;
+    let result: unknown = { statusCode: 200 };
+    if (target) {
+      const outcome = await invoke(
+        '$connect',
+        target,
+        connectEvent(facts, { rawHeaders, url: req.url ?? '/' }),
+      );
+      if (!outcome.ok) {
+        pendingSockets.delete(socket);
+        rejectUpgrade(
+          socket,
+          outcome.failure === 'timeout' ? 504 : 500,
+          JSON.stringify({ message: 'Internal server error' }),
+        );
+        return;
+      }
+      result = outcome.result;
+    }
+    pendingSockets.delete(socket);
+    const statusCode = (result as { statusCode?: unknown } | null)?.statusCode;
+    if (typeof statusCode !== 'number') {
+      log(`[$connect] ${target?.name}: the result has no numeric statusCode; failing the upgrade with 502`);
+      rejectUpgrade(socket, 502, JSON.stringify({ message: 'Internal server error' }));
+      return;
+    }
+    if (statusCode < 200 || statusCode > 299) {
+      const body = (result as { body?: unknown }).body;
+      rejectUpgrade(socket, statusCode, typeof body === 'string' ? body : undefined);
+      return;
+    }
+    if (socket.destroyed || closing) {
+      // The client left (or the stack is stopping) while $connect ran: the connection existed for
+      // the handler, so it hears about its end.
+      socket.destroy();
+      invokeDisconnect(facts, 1006, defaultReason(1006));
+      return;
+    }
+    const protocol = headerValue((result as { headers?: unknown }).headers, 'sec-websocket-protocol');
+    if (protocol !== undefined) selectedProtocol.set(req, protocol);
+    wss.handleUpgrade(req, socket, head, (ws) => onOpen(ws, socket, facts));
+  }
+
+  const upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    void onUpgrade(req, socket, head).catch((error: unknown) => {
+      log(`upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+      rejectUpgrade(socket, 500);
+    });
+  };
+  options.server.on('upgrade', upgradeListener);
+
+  return {
+    pool,
+    async close() {
+      closing = true;
+      options.server.removeListener('upgrade', upgradeListener);
+      for (const socket of pendingSockets) socket.destroy();
+      const closed = pool.all().map(
+        (connection) =>
+          new Promise<void>((resolve) => {
+            if (connection.socket.readyState === connection.socket.CLOSED) return resolve();
+            connection.socket.once('close', () => resolve());
+            pool.closeConnection(connection.connectionId, GOING_AWAY.code, GOING_AWAY.reason);
+            // A client that never answers the close frame is cut off after a second.
+            setTimeout(() => connection.socket.terminate(), 1000).unref();
+          }),
+      );
+      await Promise.all(closed);
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      wss.close();
+    },
+  };
+}
+
+export { DEFAULT_ROUTE };

@@ -1,0 +1,296 @@
+/**
+ * The whole backend on one machine: dynalite (DynamoDB) on its own loopback port, the Lambda
+ * handlers of lambdas/routes.ts invoked in-process behind the local API Gateway twin, the
+ * @connections management API, the scheduled jobs on timers, the demo page and a dev token
+ * endpoint, all on one HTTP port.
+ *
+ * `startLocalStack(options)` -> `{ wsUrl, httpUrl, managementEndpoint, dynamodbEndpoint,
+ * tableNames, dataDir, stop() }`.
+ *
+ * One stack per process: the handler modules read `process.env` once, when first loaded (a Lambda
+ * cold start), and Node caches them, so a second stack in the same process would run with the
+ * first one's configuration. `startLocalStack` refuses to start a second one while the first is
+ * running. Tests start stacks in child processes (test/support/local-stack.ts).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { ensureTables } from '../lambdas/adapters/dynamodb/create-tables';
+import type { TableName } from '../lambdas/adapters/dynamodb/table-definitions';
+import { putTestDefinition } from '../lambdas/adapters/dynamodb/test-catalog';
+import { ENV } from '../lambdas/config';
+import type { TestDefinition } from '../lambdas/core/ports';
+import { parseTestDefinition } from '../lambdas/core/test-definition';
+import { ROUTES, SCHEDULED_JOBS } from '../lambdas/routes';
+import { ConnectionPool } from './connection-pool';
+import { createDemoHandler, loadDemoAssetFactory } from './demo-assets';
+import { DEFAULT_DEV_SECRET, handleDevTokenRequest } from './dev-token';
+import { attachGateway, type Gateway, type RouteTarget } from './gateway';
+import type { LambdaHandler } from './lambda-context';
+import { handleManagementRequest } from './management-api';
+import { type Scheduler, startScheduler } from './scheduler';
+
+export interface LocalStackOptions {
+  /** HTTP + WebSocket port; 0 picks a free one. @default 3001 */
+  readonly port?: number;
+  /** Interface to listen on. @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 'local' */
+  readonly stage?: string;
+  /** 'disk' keeps DynamoDB data in `dataDir` across restarts. @default 'disk' */
+  readonly persistence?: 'disk' | 'memory';
+  /** @default '<repo>/.local-data' (git-ignored) */
+  readonly dataDir?: string;
+  /** HS256 secret for tokens. @default 'local-dev-secret' */
+  readonly jwtSecret?: string;
+  /** @default 30 */
+  readonly authDeadlineSeconds?: number;
+  /** @default 600000 (10 min, as on AWS) */
+  readonly idleTimeoutMs?: number;
+  /** @default 7200000 (2 h, as on AWS) */
+  readonly maxConnectionMs?: number;
+  /** How often the scheduled jobs run (every minute on AWS). @default 5000 */
+  readonly sweepIntervalMs?: number;
+  /** Origins allowed to connect; empty allows any. @default [] */
+  readonly allowedOrigins?: readonly string[];
+  /** Folder of `*.json` test definitions loaded at start. @default '<repo>/test-definitions' */
+  readonly testDefinitionsDir?: string;
+  /** No log lines. @default false */
+  readonly quiet?: boolean;
+  /** Repository root, where handler modules and demo/ are found. @default the parent of local/ */
+  readonly rootDir?: string;
+}
+
+export interface LocalStack {
+  /** e.g. ws://localhost:3001/local */
+  readonly wsUrl: string;
+  /** e.g. http://localhost:3001 (demo page at /demo/, dev tokens at /dev/token) */
+  readonly httpUrl: string;
+  /** The @connections endpoint the handlers use, e.g. http://127.0.0.1:3001/local */
+  readonly managementEndpoint: string;
+  readonly dynamodbEndpoint: string;
+  readonly tableNames: Record<TableName, string>;
+  readonly port: number;
+  readonly persistence: 'disk' | 'memory';
+  /** Where the DynamoDB data lives (null in memory). */
+  readonly dataDir: string | null;
+  /** The test ids loaded from the test definitions folder. */
+  readonly testIds: readonly string[];
+  /** Closes every connection (each gets `$disconnect`), stops the jobs and servers. */
+  stop(): Promise<void>;
+}
+
+export const LOCAL_TABLE_NAMES: Record<TableName, string> = {
+  connections: 'local-connections',
+  assessments: 'local-assessments',
+  tests: 'local-tests',
+};
+
+let running = false;
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+}
+
+function loadHandler(rootDir: string, entry: string): LambdaHandler {
+  const modulePath = path.resolve(rootDir, entry);
+  let loaded: { handler?: unknown };
+  try {
+    loaded = require(modulePath) as { handler?: unknown };
+  } catch (error) {
+    throw new Error(
+      `cannot load handler module ${entry}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (typeof loaded.handler !== 'function')
+    throw new Error(`${entry} does not export a function named handler`);
+  return loaded.handler as LambdaHandler;
+}
+
+/** Reads and validates every `*.json` in the folder; nothing is stored unless all are valid. */
+export async function readTestDefinitions(dir: string): Promise<TestDefinition[]> {
+  const files = (await readdir(dir)).filter((file) => file.endsWith('.json')).sort();
+  const definitions: TestDefinition[] = [];
+  for (const file of files) {
+    const source = path.join(dir, file);
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(source, 'utf8'));
+    } catch (error) {
+      throw new Error(
+        `${source} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    definitions.push(parseTestDefinition(json, source));
+  }
+  const ids = definitions.map((d) => d.test_id);
+  const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (duplicate !== undefined) throw new Error(`test_id ${duplicate} is defined twice in ${dir}`);
+  return definitions;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (running) {
+    throw new Error('a local stack is already running in this process (handlers read their env once)');
+  }
+  running = true;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch(() => {});
+  };
+  try {
+    return await start(options, cleanups, cleanup);
+  } catch (error) {
+    await cleanup();
+    running = false;
+    throw error;
+  }
+}
+
+async function start(
+  options: LocalStackOptions,
+  cleanups: (() => Promise<void>)[],
+  cleanup: () => Promise<void>,
+): Promise<LocalStack> {
+  const rootDir = options.rootDir ?? path.resolve(__dirname, '..');
+  const host = options.host ?? '127.0.0.1';
+  const stage = options.stage ?? 'local';
+  const persistence = options.persistence ?? 'disk';
+  const dataDir = persistence === 'disk' ? path.resolve(rootDir, options.dataDir ?? '.local-data') : null;
+  const jwtSecret = options.jwtSecret ?? DEFAULT_DEV_SECRET;
+  const region = process.env.AWS_REGION || 'us-east-1';
+  const log = options.quiet ? () => {} : (line: string) => console.log(`[local] ${line}`);
+
+  // Validate the test definitions before anything starts: a bad file stops the stack at once.
+  const testDefinitionsDir = path.resolve(rootDir, options.testDefinitionsDir ?? 'test-definitions');
+  const definitions = await readTestDefinitions(testDefinitionsDir);
+
+  // 1. DynamoDB.
+  const dynamo = dynalite({
+    ...(dataDir ? { path: path.join(dataDir, 'dynamodb') } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  const dynamoPort = await listen(dynamo, 0, '127.0.0.1');
+  cleanups.push(() => closeServer(dynamo));
+  const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
+
+  // 2. The HTTP server (its port is needed for the callback URL before handlers load).
+  const pool = new ConnectionPool();
+  const demo = createDemoHandler(loadDemoAssetFactory(rootDir));
+  const server = createServer((req, res) => {
+    if (handleManagementRequest(req, res, pool, { stage })) return;
+    if (handleDevTokenRequest(req, res, jwtSecret)) return;
+    if (demo(req, res)) return;
+    req.resume();
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ message: 'Not Found' }));
+  });
+  const port = await listen(server, options.port ?? 3001, host);
+  cleanups.push(() => closeServer(server));
+  const managementEndpoint = `http://127.0.0.1:${port}/${stage}`;
+
+  // 3. The handlers' environment, set before any handler module is loaded (cold start).
+  const env: Record<string, string> = {
+    [ENV.connectionsTable]: LOCAL_TABLE_NAMES.connections,
+    [ENV.assessmentsTable]: LOCAL_TABLE_NAMES.assessments,
+    [ENV.testsTable]: LOCAL_TABLE_NAMES.tests,
+    [ENV.callbackUrl]: managementEndpoint,
+    [ENV.jwtSecret]: jwtSecret,
+    [ENV.jwtSecretArn]: '',
+    [ENV.jwksUrl]: '',
+    [ENV.jwtIssuer]: '',
+    [ENV.jwtAudience]: '',
+    [ENV.userIdClaim]: 'sub',
+    [ENV.allowedOrigins]: (options.allowedOrigins ?? []).join(','),
+    [ENV.authDeadlineSeconds]: String(options.authDeadlineSeconds ?? 30),
+    [ENV.dynamodbEndpoint]: dynamodbEndpoint,
+    AWS_REGION: region,
+    // Never real credentials: everything this process signs goes to loopback servers.
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  Object.assign(process.env, env);
+  // Metrics are CloudWatch EMF lines on stdout: noise without CloudWatch. Opt back in with
+  // POWERTOOLS_METRICS_DISABLED=false.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+
+  // 4. Tables and test definitions.
+  const dynamoClient = new DynamoDBClient({
+    endpoint: dynamodbEndpoint,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  cleanups.push(async () => dynamoClient.destroy());
+  await ensureTables(dynamoClient, LOCAL_TABLE_NAMES);
+  const documents = DynamoDBDocumentClient.from(dynamoClient, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  for (const definition of definitions) {
+    await putTestDefinition(documents, LOCAL_TABLE_NAMES.tests, definition);
+  }
+
+  // 5. Handlers, gateway and scheduled jobs.
+  const routes: Record<string, RouteTarget> = {};
+  for (const route of ROUTES) {
+    routes[route.routeKey] = { name: `local-${route.name}`, handler: loadHandler(rootDir, route.entry) };
+  }
+  const jobs = SCHEDULED_JOBS.map((job) => ({
+    name: `local-${job.name}`,
+    handler: loadHandler(rootDir, job.entry),
+    intervalMs: options.sweepIntervalMs ?? 5000,
+  }));
+  const gateway: Gateway = attachGateway({
+    server,
+    stage,
+    routes,
+    pool,
+    region,
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    ...(options.maxConnectionMs !== undefined ? { maxConnectionMs: options.maxConnectionMs } : {}),
+    log,
+  });
+  cleanups.push(() => gateway.close());
+  const scheduler: Scheduler = startScheduler(jobs, { region, log });
+  cleanups.push(() => scheduler.stop());
+
+  let stopped: Promise<void> | undefined;
+  return {
+    wsUrl: `ws://localhost:${port}/${stage}`,
+    httpUrl: `http://localhost:${port}`,
+    managementEndpoint,
+    dynamodbEndpoint,
+    tableNames: { ...LOCAL_TABLE_NAMES },
+    port,
+    persistence,
+    dataDir,
+    testIds: definitions.map((d) => d.test_id),
+    stop() {
+      stopped ??= cleanup().finally(() => {
+        running = false;
+      });
+      return stopped;
+    },
+  };
+}

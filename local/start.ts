@@ -1,0 +1,165 @@
+/**
+ * `npm start [-- flags]`: runs the local stack in the foreground until Ctrl-C (SIGINT / SIGTERM
+ * close every connection with `$disconnect`, stop dynalite and exit 0).
+ *
+ * Flags: --port N (default 3001; 0 = any free port), --host H, --stage S, --memory,
+ * --data-dir DIR, --auth-deadline-seconds N, --idle-timeout-seconds N, --max-connection-seconds N,
+ * --sweep-interval-ms N, --allowed-origins a,b, --test-definitions-dir DIR, --jwt-secret S,
+ * --json-ready (print one JSON line on stdout when ready, instead of the report), --quiet,
+ * --stop-on-stdin-end (stop when stdin closes: used by the test helper so a dying parent never
+ * leaves a stack behind), --help.
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type LocalStack, startLocalStack } from './stack';
+
+const USAGE = `Usage: npm start -- [flags]
+  --port N                    HTTP + WebSocket port (default 3001; 0 = any free port)
+  --host H                    interface to listen on (default 127.0.0.1)
+  --stage S                   stage name in the URLs (default local)
+  --memory                    keep DynamoDB data in memory only
+  --data-dir DIR              where DynamoDB data lives on disk (default .local-data)
+  --auth-deadline-seconds N   close sockets not authenticated after N s (default 30)
+  --idle-timeout-seconds N    close idle connections after N s (default 600, as on AWS)
+  --max-connection-seconds N  close connections older than N s (default 7200, as on AWS)
+  --sweep-interval-ms N       run the scheduled sweep every N ms (default 5000)
+  --allowed-origins A,B       only these browser origins may connect (default: any)
+  --test-definitions-dir DIR  test definitions to load (default test-definitions)
+  --jwt-secret S              HS256 secret (default local-dev-secret)
+  --json-ready                print one JSON line on stdout when ready
+  --quiet                     no log lines
+  --stop-on-stdin-end         stop when stdin closes`;
+
+function numberFlag(values: Record<string, unknown>, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || value < 0) {
+    throw new Error(`--${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function report(stack: LocalStack): string {
+  const data =
+    stack.dataDir === null
+      ? 'in memory (gone when the stack stops)'
+      : `${path.relative(process.cwd(), stack.dataDir) || '.'}/ (delete it to start from scratch)`;
+  return [
+    '',
+    'Local stack ready',
+    `  WebSocket     ${stack.wsUrl}   (assessment connection: ${stack.wsUrl}?test_id=demo)`,
+    `  Demo page     ${stack.httpUrl}/demo/`,
+    `  Token         npm run token -- <user_id>`,
+    `                or GET ${stack.httpUrl}/dev/token?user_id=<user_id>&ttl_seconds=3600`,
+    `  @connections  ${stack.managementEndpoint}/@connections/{connectionId}`,
+    `  DynamoDB      ${stack.dynamodbEndpoint} (dynalite); data ${data}`,
+    `  Tests loaded  ${stack.testIds.join(', ') || '(none)'}`,
+    '',
+    'Ctrl-C to stop.',
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      stage: { type: 'string' },
+      memory: { type: 'boolean' },
+      'data-dir': { type: 'string' },
+      'auth-deadline-seconds': { type: 'string' },
+      'idle-timeout-seconds': { type: 'string' },
+      'max-connection-seconds': { type: 'string' },
+      'sweep-interval-ms': { type: 'string' },
+      'allowed-origins': { type: 'string' },
+      'test-definitions-dir': { type: 'string' },
+      'jwt-secret': { type: 'string' },
+      'json-ready': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      'stop-on-stdin-end': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = numberFlag(values, 'port');
+  const authDeadline = numberFlag(values, 'auth-deadline-seconds');
+  const idleSeconds = numberFlag(values, 'idle-timeout-seconds');
+  const maxSeconds = numberFlag(values, 'max-connection-seconds');
+  const sweepMs = numberFlag(values, 'sweep-interval-ms');
+  const stack = await startLocalStack({
+    ...(port !== undefined ? { port } : {}),
+    ...(values.host ? { host: values.host } : {}),
+    ...(values.stage ? { stage: values.stage } : {}),
+    persistence: values.memory ? 'memory' : 'disk',
+    ...(values['data-dir'] ? { dataDir: path.resolve(values['data-dir']) } : {}),
+    ...(authDeadline !== undefined ? { authDeadlineSeconds: authDeadline } : {}),
+    ...(idleSeconds !== undefined ? { idleTimeoutMs: idleSeconds * 1000 } : {}),
+    ...(maxSeconds !== undefined ? { maxConnectionMs: maxSeconds * 1000 } : {}),
+    ...(sweepMs !== undefined ? { sweepIntervalMs: sweepMs } : {}),
+    ...(values['allowed-origins'] !== undefined
+      ? {
+          allowedOrigins: values['allowed-origins']
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+        }
+      : {}),
+    ...(values['test-definitions-dir']
+      ? { testDefinitionsDir: path.resolve(values['test-definitions-dir']) }
+      : {}),
+    ...(values['jwt-secret'] ? { jwtSecret: values['jwt-secret'] } : {}),
+    quiet: values.quiet ?? false,
+  });
+
+  let stopping = false;
+  const shutdown = (why: string) => {
+    if (stopping) {
+      process.exit(1); // a second Ctrl-C: do not wait
+    }
+    stopping = true;
+    if (!values.quiet) console.error(`[local] ${why}: stopping`);
+    stack.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  if (values['stop-on-stdin-end']) {
+    process.stdin.on('end', () => shutdown('stdin closed'));
+    process.stdin.on('error', () => shutdown('stdin closed'));
+    process.stdin.resume();
+  }
+
+  if (values['json-ready']) {
+    process.stdout.write(
+      `${JSON.stringify({
+        localStackReady: true,
+        wsUrl: stack.wsUrl,
+        httpUrl: stack.httpUrl,
+        managementEndpoint: stack.managementEndpoint,
+        dynamodbEndpoint: stack.dynamodbEndpoint,
+        tableNames: stack.tableNames,
+        port: stack.port,
+        dataDir: stack.dataDir,
+        testIds: stack.testIds,
+      })}\n`,
+    );
+  } else {
+    console.log(report(stack));
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`[local] failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
