@@ -18,11 +18,16 @@ export class PowertoolsTelemetry implements Telemetry {
   error(message: string, error: unknown, details: Record<string, unknown> = {}): void {
     this.logger.error(message, { ...details, error: error instanceof Error ? error : String(error) });
   }
+  private pending = false;
+
   count(metric: string, value = 1): void {
     this.metrics.addMetric(metric, MetricUnit.Count, value);
+    this.pending = true;
   }
-  /** Called at the end of every invocation. */
+  /** Called at the end of every invocation; an invocation that counted nothing emits nothing. */
   flush(): void {
+    if (!this.pending) return;
+    this.pending = false;
     this.metrics.publishStoredMetrics();
   }
 }

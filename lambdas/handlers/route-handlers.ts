@@ -69,7 +69,8 @@ export function routeHandlers(getRuntime: () => Runtime) {
     sweep: (_event: ScheduledEvent): Promise<SweepReport> =>
       run(async ({ core, telemetry }) => {
         const report = await core.sweep();
-        if (report.closedUnauthenticated || report.finishedOverdue || report.failures) telemetry.info('sweep', { ...report });
+        if (report.closedUnauthenticated || report.finishedOverdue || report.failures)
+          telemetry.info('sweep', { ...report });
         return report;
       }),
   };
