@@ -5,6 +5,14 @@ type AnyListener = (...args: any[]) => void;
 export class Emitter<Events extends { [K in keyof Events]: unknown[] }> {
   private readonly listeners = new Map<keyof Events, Set<AnyListener>>();
 
+  /** @param onListenerError receives errors thrown by listeners; by default they are rethrown asynchronously. */
+  constructor(
+    private readonly onListenerError: (error: unknown) => void = (error) =>
+      queueMicrotask(() => {
+        throw error;
+      }),
+  ) {}
+
   /** Adds a listener; returns a function that removes it. */
   on<K extends keyof Events>(event: K, listener: (...args: Events[K]) => void): () => void {
     let set = this.listeners.get(event);
@@ -34,7 +42,7 @@ export class Emitter<Events extends { [K in keyof Events]: unknown[] }> {
 
   /**
    * Calls every listener. A throwing listener does not stop the others nor the caller (the client's
-   * state machine): its error is rethrown asynchronously so it still reaches the console.
+   * state machine): its error goes to onListenerError.
    */
   emit<K extends keyof Events>(event: K, ...args: Events[K]): void {
     const set = this.listeners.get(event);
@@ -43,9 +51,7 @@ export class Emitter<Events extends { [K in keyof Events]: unknown[] }> {
       try {
         listener(...args);
       } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
+        this.onListenerError(err);
       }
     }
   }

@@ -200,6 +200,9 @@ export class AssessmentClient {
    */
   connect(): Promise<AuthSuccessData> {
     const opened = this.whenOpen();
+    // Event-driven apps may ignore this promise: failures also arrive as 'state' / 'auth_error'
+    // events, so an ignored rejection must not become an unhandled rejection.
+    opened.catch(() => {});
     if (!this.running) {
       this.running = true;
       if (this.currentState === 'replaced') this.outbox.reattach();
