@@ -1,5 +1,5 @@
 import { AssessmentClientError } from '../../client';
-import { createHarness, flush } from './fakes';
+import { createHarness } from './fakes';
 
 describe('commands: frames and request matching', () => {
   it('sends every command as {action: "message", type, request_id, data} and resolves with the matching reply', async () => {
