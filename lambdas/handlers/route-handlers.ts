@@ -3,15 +3,24 @@
  * binds these to the runtime built from the environment; tests bind them to their own runtime
  * (a manual clock, a counted DynamoDB client) and drive them with API Gateway-shaped events.
  */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, ScheduledEvent } from 'aws-lambda';
+import type { APIGatewayProxyResultV2, ScheduledEvent } from 'aws-lambda';
 import type { Runtime } from '../composition';
 import type { SweepReport } from '../core/sweep';
 
+/**
+ * The fields of API Gateway's WebSocket events that the routes read. (The `aws-lambda` typings
+ * claim every event has `messageId`; only MESSAGE events do, so the routes declare their own.)
+ */
+export interface WebSocketEvent {
+  requestContext: { connectionId: string; connectedAt: number; routeKey: string };
+  body?: string | null;
+}
+
 /** CONNECT events also carry the upgrade request's headers and query string. */
-export type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
+export interface ConnectEvent extends WebSocketEvent {
   headers?: Record<string, string | undefined>;
   queryStringParameters?: Record<string, string | undefined> | null;
-};
+}
 
 type Result = APIGatewayProxyResultV2;
 const OK = { statusCode: 200 } as const;
@@ -46,22 +55,22 @@ export function routeHandlers(getRuntime: () => Runtime) {
         });
         return result.status === 200 ? OK : { statusCode: result.status, body: result.reason };
       }),
-    auth: (event: APIGatewayProxyWebsocketEventV2): Promise<Result> =>
+    auth: (event: WebSocketEvent): Promise<Result> =>
       run(async ({ core }) => {
-        await core.auth(event.requestContext.connectionId, event.body);
+        await core.auth(event.requestContext.connectionId, event.body ?? undefined);
         return OK;
       }),
-    message: (event: APIGatewayProxyWebsocketEventV2): Promise<Result> =>
+    message: (event: WebSocketEvent): Promise<Result> =>
       run(async ({ core }) => {
-        await core.message(event.requestContext.connectionId, event.body);
+        await core.message(event.requestContext.connectionId, event.body ?? undefined);
         return OK;
       }),
-    unrouted: (event: APIGatewayProxyWebsocketEventV2): Promise<Result> =>
+    unrouted: (event: WebSocketEvent): Promise<Result> =>
       run(async ({ core }) => {
-        await core.unrouted(event.requestContext.connectionId, event.body);
+        await core.unrouted(event.requestContext.connectionId, event.body ?? undefined);
         return OK;
       }),
-    disconnect: (event: APIGatewayProxyWebsocketEventV2): Promise<Result> =>
+    disconnect: (event: WebSocketEvent): Promise<Result> =>
       run(async ({ core }) => {
         await core.disconnect(event.requestContext.connectionId);
         return OK;
