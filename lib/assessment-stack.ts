@@ -1,0 +1,63 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { AssessmentWebSocketBackend, type JwtVerification } from './assessment-websocket-backend';
+import { readStackContext } from './stack-context';
+
+/**
+ * The deployable stack: configuration comes from CDK context (see lib/stack-context.ts and
+ * docs/operations.md), everything else from the AssessmentWebSocketBackend construct.
+ */
+export class AssessmentStack extends Stack {
+  public readonly backend: AssessmentWebSocketBackend;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const context = readStackContext(this.node);
+
+    const jwt: JwtVerification =
+      context.jwt.kind === 'jwks'
+        ? { kind: 'jwks', jwksUrl: context.jwt.jwksUrl }
+        : context.jwt.secretArn
+          ? {
+              kind: 'hs256',
+              secret: secretsmanager.Secret.fromSecretCompleteArn(this, 'JwtSecret', context.jwt.secretArn),
+            }
+          : { kind: 'hs256' };
+
+    this.backend = new AssessmentWebSocketBackend(this, 'Backend', {
+      jwt,
+      ...(context.stageName !== undefined ? { stageName: context.stageName } : {}),
+      ...(context.jwtIssuer !== undefined ? { jwtIssuer: context.jwtIssuer } : {}),
+      ...(context.jwtAudience !== undefined ? { jwtAudience: context.jwtAudience } : {}),
+      ...(context.userIdClaim !== undefined ? { userIdClaim: context.userIdClaim } : {}),
+      ...(context.allowedOrigins !== undefined ? { allowedOrigins: context.allowedOrigins } : {}),
+      ...(context.authDeadlineSeconds !== undefined
+        ? { authDeadlineSeconds: context.authDeadlineSeconds }
+        : {}),
+    });
+
+    const backend = this.backend;
+    new CfnOutput(this, 'WebSocketUrl', {
+      description: 'wss:// URL the quiz frontend connects to',
+      value: backend.webSocketUrl,
+    });
+    new CfnOutput(this, 'CallbackUrl', {
+      description: '@connections endpoint of the stage (the functions post to it)',
+      value: backend.callbackUrl,
+    });
+    new CfnOutput(this, 'ConnectionsTableName', { value: backend.tables.connections.tableName });
+    new CfnOutput(this, 'AssessmentsTableName', { value: backend.tables.assessments.tableName });
+    new CfnOutput(this, 'TestsTableName', {
+      description: 'Load test definitions with: npm run load-tests -- --table <this> test-definitions/*.json',
+      value: backend.tables.tests.tableName,
+    });
+    // Only for a secret this stack created: an imported one is already known to its owner.
+    if (jwt.kind === 'hs256' && !jwt.secret && backend.jwtSecret) {
+      new CfnOutput(this, 'JwtSecretArn', {
+        description: 'Secrets Manager secret holding the HS256 key; share it with the token issuer',
+        value: backend.jwtSecret.secretArn,
+      });
+    }
+  }
+}

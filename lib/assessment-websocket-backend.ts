@@ -1,0 +1,487 @@
+import * as path from 'node:path';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  LogGroupLogDestination,
+  type ThrottleSettings,
+  WebSocketApi,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import {
+  TABLE_DEFINITIONS,
+  type TableDefinition,
+  type TableName,
+} from '../lambdas/adapters/dynamodb/table-definitions';
+import { ENV } from '../lambdas/config';
+import { type FunctionSpec, ROUTES, SCHEDULED_JOBS, type TableAccess } from '../lambdas/routes';
+import { ACCESS_LOG_FORMAT } from './access-log-format';
+
+/** The repository root: handler entries in ROUTES are relative to it, and the lock file lives there. */
+const PROJECT_ROOT = path.join(__dirname, '..');
+
+/** How the Lambdas verify the JWT presented in the `auth` frame. */
+export type JwtVerification =
+  | {
+      readonly kind: 'hs256';
+      /**
+       * Secret whose SecretString is the HS256 shared secret (a plain string, not JSON).
+       *
+       * @default - a new secret with a generated 64-character value; share it with the token issuer
+       */
+      readonly secret?: secretsmanager.ISecret;
+    }
+  | {
+      readonly kind: 'jwks';
+      /** HTTPS URL of the issuer's JWKS (RS256 / ES256 keys). */
+      readonly jwksUrl: string;
+    };
+
+export interface AssessmentWebSocketBackendProps {
+  /**
+   * Name of the WebSocket stage; it is the last path segment of the URL.
+   *
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+
+  /**
+   * Token verification.
+   *
+   * @default { kind: 'hs256' } - HS256 with a generated Secrets Manager secret
+   */
+  readonly jwt?: JwtVerification;
+
+  /**
+   * Required `iss` claim.
+   *
+   * @default - `iss` is not checked
+   */
+  readonly jwtIssuer?: string;
+
+  /**
+   * Required `aud` claim.
+   *
+   * @default - `aud` is not checked
+   */
+  readonly jwtAudience?: string;
+
+  /**
+   * Claim that carries the user id.
+   *
+   * @default 'sub'
+   */
+  readonly userIdClaim?: string;
+
+  /**
+   * Origins browsers may connect from, e.g. `https://quiz.example.com`. Requests without an
+   * `Origin` header (non-browser clients) are always allowed.
+   *
+   * @default - any origin
+   */
+  readonly allowedOrigins?: readonly string[];
+
+  /**
+   * Seconds a connection may stay unauthenticated before the sweep closes it.
+   *
+   * @default 30
+   */
+  readonly authDeadlineSeconds?: number;
+
+  /**
+   * Default route throttling of the stage (steady requests per second, and burst).
+   *
+   * @default { rateLimit: 500, burstLimit: 1000 }
+   */
+  readonly throttle?: ThrottleSettings;
+
+  /**
+   * Retention of the Lambda and access log groups.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Memory of every function, in MB.
+   *
+   * @default 256
+   */
+  readonly memorySize?: number;
+}
+
+const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 500, burstLimit: 1000 };
+/** Well under API Gateway's 29 s integration timeout, so a stuck call fails in Lambda first. */
+const ROUTE_TIMEOUT = Duration.seconds(10);
+/** Jobs run every minute or more; finish before the next run starts. */
+const JOB_TIMEOUT = Duration.seconds(50);
+const POWERTOOLS_SERVICE_NAME = 'assessment-websocket-backend';
+export const METRICS_NAMESPACE = 'AssessmentBackend';
+
+/**
+ * API Gateway WebSocket API, its Lambdas and DynamoDB tables for the assessment protocol v1.
+ * Routes, scheduled jobs and the access each function needs come from `lambdas/routes.ts`, and
+ * the tables from `lambdas/adapters/dynamodb/table-definitions.ts`, the same lists the local stack uses.
+ */
+export class AssessmentWebSocketBackend extends Construct {
+  public readonly webSocketApi: WebSocketApi;
+  public readonly stage: WebSocketStage;
+  public readonly tables: Readonly<Record<TableName, dynamodb.Table>>;
+  /** Every function, by its name in ROUTES / SCHEDULED_JOBS. */
+  public readonly functions: Readonly<Record<string, NodejsFunction>>;
+  /** The HS256 secret; undefined in JWKS mode. */
+  public readonly jwtSecret?: secretsmanager.ISecret;
+  /** `wss://<api-id>.execute-api.<region>.amazonaws.com/<stage>` */
+  public readonly webSocketUrl: string;
+  /** `https://<api-id>.execute-api.<region>.amazonaws.com/<stage>`, the @connections endpoint. */
+  public readonly callbackUrl: string;
+  public readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AssessmentWebSocketBackendProps = {}) {
+    super(scope, id);
+    const stageName = props.stageName ?? 'prod';
+    const jwt: JwtVerification = props.jwt ?? { kind: 'hs256' };
+    const authDeadlineSeconds = props.authDeadlineSeconds ?? 30;
+    const allowedOrigins = props.allowedOrigins ?? [];
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    validateProps({ ...props, stageName, jwt, authDeadlineSeconds, allowedOrigins });
+
+    this.tables = {
+      connections: createTable(this, 'ConnectionsTable', TABLE_DEFINITIONS.connections, {
+        pointInTimeRecovery: false,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      assessments: createTable(this, 'AssessmentsTable', TABLE_DEFINITIONS.assessments, {
+        pointInTimeRecovery: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      }),
+      tests: createTable(this, 'TestsTable', TABLE_DEFINITIONS.tests, {
+        pointInTimeRecovery: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      }),
+    };
+    Validations.of(this.tables.connections).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'Connection records are ephemeral (TTL 3 h, recreated on reconnect); a point-in-time restore of ' +
+        'them would point at connections API Gateway has long closed.',
+    });
+
+    if (jwt.kind === 'hs256') {
+      this.jwtSecret =
+        jwt.secret ??
+        new secretsmanager.Secret(this, 'JwtSecret', {
+          description: 'HS256 shared secret for verifying assessment WebSocket tokens',
+          generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        });
+      if (!jwt.secret) {
+        Validations.of(this.jwtSecret).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'The HS256 key is shared with the external token issuer; a rotation Lambda cannot update the ' +
+            'issuer, so rotation is a coordinated manual procedure (docs/operations.md).',
+        });
+      }
+    }
+
+    this.webSocketApi = new WebSocketApi(this, 'Api', {
+      apiName: `${Stack.of(this).stackName}-${id}`,
+      description: 'Assessment WebSocket API (protocol v1)',
+      routeSelectionExpression: '$request.body.action',
+    });
+    Validations.of(this.webSocketApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Protocol v1 authenticates in-band: the client sends its JWT in the `auth` frame (browsers cannot set ' +
+        'headers on a WebSocket upgrade, and a token in the URL would end up in logs). Every route but auth ' +
+        'refuses unauthenticated connections, and the sweep closes them after the auth deadline.',
+    });
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.webSocketApi,
+      stageName,
+      autoDeploy: true,
+      throttle: props.throttle ?? DEFAULT_THROTTLE,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      },
+    });
+    this.callbackUrl = this.stage.callbackUrl;
+    this.webSocketUrl = this.stage.url;
+
+    const environment = this.environmentFor(jwt, {
+      authDeadlineSeconds,
+      allowedOrigins,
+      userIdClaim: props.userIdClaim ?? 'sub',
+      jwtIssuer: props.jwtIssuer,
+      jwtAudience: props.jwtAudience,
+    });
+    const functionOptions = { environment, logRetention, memorySize: props.memorySize ?? 256 };
+
+    const functions: Record<string, NodejsFunction> = {};
+    for (const route of ROUTES) {
+      const fn = this.createFunction(route, { ...functionOptions, timeout: ROUTE_TIMEOUT });
+      functions[route.name] = fn;
+      this.webSocketApi.addRoute(route.routeKey, {
+        integration: new WebSocketLambdaIntegration(`${pascal(route.name)}Integration`, fn),
+      });
+    }
+    for (const job of SCHEDULED_JOBS) {
+      // The next run comes within minutes: retrying a failed run would only overlap with it.
+      const fn = this.createFunction(job, { ...functionOptions, timeout: JOB_TIMEOUT, retryAttempts: 0 });
+      functions[job.name] = fn;
+      new events.Rule(this, `${pascal(job.name)}Schedule`, {
+        description: `Runs the ${job.name} job every ${job.everyMinutes} minute(s)`,
+        schedule: events.Schedule.rate(Duration.minutes(job.everyMinutes)),
+        targets: [new targets.LambdaFunction(fn, { retryAttempts: 0 })],
+      });
+    }
+    this.functions = functions;
+  }
+
+  private environmentFor(
+    jwt: JwtVerification,
+    options: {
+      authDeadlineSeconds: number;
+      allowedOrigins: readonly string[];
+      userIdClaim: string;
+      jwtIssuer: string | undefined;
+      jwtAudience: string | undefined;
+    },
+  ): Record<string, string> {
+    // Every function gets the whole configuration: lambdas/config.ts validates all of it at cold
+    // start. Names and URLs grant nothing; permissions stay per function (see grantAccess).
+    const env: Record<string, string> = {
+      [ENV.connectionsTable]: this.tables.connections.tableName,
+      [ENV.assessmentsTable]: this.tables.assessments.tableName,
+      [ENV.testsTable]: this.tables.tests.tableName,
+      [ENV.callbackUrl]: this.stage.callbackUrl,
+      [ENV.userIdClaim]: options.userIdClaim,
+      [ENV.authDeadlineSeconds]: String(options.authDeadlineSeconds),
+      POWERTOOLS_SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      // The bundles ship source maps; without this flag stack traces point into minified code.
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    // ENV.jwtSecret is never set here: a deployed function reads the secret from Secrets Manager.
+    if (jwt.kind === 'hs256') {
+      if (!this.jwtSecret) throw new Error('unreachable: hs256 without a secret');
+      env[ENV.jwtSecretArn] = this.jwtSecret.secretArn;
+    } else {
+      env[ENV.jwksUrl] = jwt.jwksUrl;
+    }
+    if (options.jwtIssuer) env[ENV.jwtIssuer] = options.jwtIssuer;
+    if (options.jwtAudience) env[ENV.jwtAudience] = options.jwtAudience;
+    if (options.allowedOrigins.length > 0) env[ENV.allowedOrigins] = options.allowedOrigins.join(',');
+    return env;
+  }
+
+  private createFunction(
+    spec: FunctionSpec,
+    options: {
+      environment: Record<string, string>;
+      logRetention: logs.RetentionDays;
+      memorySize: number;
+      timeout: Duration;
+      retryAttempts?: number;
+    },
+  ): NodejsFunction {
+    const id = pascal(spec.name);
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: options.logRetention });
+    // A role of our own instead of AWSLambdaBasicExecutionRole, whose log permissions cover every
+    // log group in the account.
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${spec.name} function of the assessment WebSocket backend`,
+    });
+    logGroup.grantWrite(role);
+
+    const fn = new NodejsFunction(this, `${id}Function`, {
+      description: `Assessment WebSocket backend: ${spec.name}`,
+      entry: path.join(PROJECT_ROOT, spec.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: options.memorySize,
+      timeout: options.timeout,
+      role,
+      logGroup,
+      environment: options.environment,
+      ...(options.retryAttempts === undefined ? {} : { retryAttempts: options.retryAttempts }),
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        format: OutputFormat.CJS,
+        // Bundle AWS SDK v3 instead of using the runtime's copy: the version is the one in
+        // package-lock.json, and esbuild drops the unused parts, which shortens cold starts.
+        externalModules: [],
+      },
+    });
+    this.grantAccess(fn, role, spec);
+    return fn;
+  }
+
+  private grantAccess(fn: NodejsFunction, role: iam.Role, spec: FunctionSpec): void {
+    const grants: Record<TableAccess, (table: dynamodb.Table) => void> = {
+      read: (table) => table.grantReadData(fn),
+      write: (table) => table.grantWriteData(fn),
+      readWrite: (table) => table.grantReadWriteData(fn),
+    };
+    const indexedTables: TableName[] = [];
+    for (const [name, access] of Object.entries(spec.tables) as [TableName, TableAccess][]) {
+      grants[access](this.tables[name]);
+      if (TABLE_DEFINITIONS[name].indexes.length > 0) indexedTables.push(name);
+    }
+    if (spec.manageConnections) this.stage.grantManagementApiAccess(fn);
+    if (spec.readsJwtSecret && this.jwtSecret) this.jwtSecret.grantRead(fn);
+
+    // The acknowledgements name the exact wildcard resources (as cdk-nag renders them), so any
+    // other wildcard still fails the check.
+    const stack = Stack.of(this);
+    const logicalId = (construct: Construct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+    for (const name of indexedTables) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId(this.tables[name])}.Arn>/index/*]`,
+        reason: `Queries the ${name} table's own GSIs (sparse deadline indexes); the wildcard covers only that table's indexes.`,
+      });
+    }
+    if (spec.manageConnections) {
+      const arn = [
+        'arn',
+        nagRendering(stack.partition, 'AWS::Partition'),
+        'execute-api',
+        nagRendering(stack.region, 'AWS::Region'),
+        nagRendering(stack.account, 'AWS::AccountId'),
+        `<${logicalId(this.webSocketApi)}>/${this.stage.stageName}/*/@connections/*`,
+      ].join(':');
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${arn}]`,
+        reason:
+          'Connection ids are assigned by API Gateway at run time; the grant is limited to @connections of this API and stage.',
+      });
+    }
+  }
+}
+
+/** cdk-nag shows a pseudo parameter as <AWS::Region>, and a concrete value as itself. */
+function nagRendering(value: string, pseudoParameter: string): string {
+  return Token.isUnresolved(value) ? `<${pseudoParameter}>` : value;
+}
+
+interface TableOptions {
+  readonly pointInTimeRecovery: boolean;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+function createTable(
+  scope: Construct,
+  id: string,
+  definition: TableDefinition,
+  options: TableOptions,
+): dynamodb.Table {
+  const table = new dynamodb.Table(scope, id, {
+    partitionKey: attribute(definition.partitionKey),
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: options.pointInTimeRecovery },
+    removalPolicy: options.removalPolicy,
+    ...(definition.ttlAttribute ? { timeToLiveAttribute: definition.ttlAttribute } : {}),
+  });
+  for (const index of definition.indexes) {
+    table.addGlobalSecondaryIndex({
+      indexName: index.indexName,
+      partitionKey: attribute(index.partitionKey),
+      sortKey: attribute(index.sortKey),
+      projectionType:
+        index.projection === 'ALL' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.KEYS_ONLY,
+    });
+  }
+  return table;
+}
+
+function attribute(key: { name: string; type: 'S' | 'N' }): dynamodb.Attribute {
+  return {
+    name: key.name,
+    type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
+  };
+}
+
+function pascal(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+function validateProps(props: {
+  stageName: string;
+  jwt: JwtVerification;
+  authDeadlineSeconds: number;
+  allowedOrigins: readonly string[];
+  userIdClaim?: string;
+}): void {
+  const problems: string[] = [];
+  if (!Token.isUnresolved(props.stageName) && !/^[A-Za-z0-9_-]{1,128}$/.test(props.stageName)) {
+    problems.push(`stageName must match [A-Za-z0-9_-]{1,128}, got '${props.stageName}'`);
+  }
+  if (
+    !Token.isUnresolved(props.authDeadlineSeconds) &&
+    !(
+      Number.isInteger(props.authDeadlineSeconds) &&
+      props.authDeadlineSeconds >= 1 &&
+      props.authDeadlineSeconds <= 7200
+    )
+  ) {
+    problems.push(`authDeadlineSeconds must be an integer from 1 to 7200, got ${props.authDeadlineSeconds}`);
+  }
+  if (props.jwt.kind === 'jwks' && !Token.isUnresolved(props.jwt.jwksUrl)) {
+    if (!isHttpsUrl(props.jwt.jwksUrl)) {
+      problems.push(`jwt.jwksUrl must be an https URL, got '${props.jwt.jwksUrl}'`);
+    }
+  }
+  for (const origin of props.allowedOrigins) {
+    if (!Token.isUnresolved(origin) && !isOrigin(origin)) {
+      problems.push(
+        `allowedOrigins: '${origin}' is not an origin like https://quiz.example.com (scheme://host[:port], no path)`,
+      );
+    }
+  }
+  if (props.userIdClaim !== undefined && props.userIdClaim.trim() === '') {
+    problems.push('userIdClaim must not be empty');
+  }
+  if (problems.length > 0) {
+    throw new Error(`AssessmentWebSocketBackend: ${problems.join('; ')}`);
+  }
+}
+
+export function isHttpsUrl(value: string): boolean {
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** True for a browser Origin header value: scheme, host and optional port, nothing else. */
+export function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * CDK context (`cdk.json` or `-c key=value`) for the stack, read and checked in one place so a bad
+ * value stops synth with a message that names the key, instead of surfacing at deploy or at run time.
+ */
+import type { Node } from 'constructs';
+import { isHttpsUrl, isOrigin } from './assessment-websocket-backend';
+
+export const CONTEXT_KEYS = {
+  stageName: 'stageName',
+  jwtJwksUrl: 'jwtJwksUrl',
+  jwtSecretArn: 'jwtSecretArn',
+  jwtIssuer: 'jwtIssuer',
+  jwtAudience: 'jwtAudience',
+  userIdClaim: 'userIdClaim',
+  allowedOrigins: 'allowedOrigins',
+  authDeadlineSeconds: 'authDeadlineSeconds',
+} as const;
+
+export type JwtContext = { kind: 'hs256'; secretArn?: string } | { kind: 'jwks'; jwksUrl: string };
+
+export interface StackContext {
+  readonly stageName?: string;
+  readonly jwt: JwtContext;
+  readonly jwtIssuer?: string;
+  readonly jwtAudience?: string;
+  readonly userIdClaim?: string;
+  readonly allowedOrigins?: readonly string[];
+  readonly authDeadlineSeconds?: number;
+}
+
+export class ContextError extends Error {
+  override name = 'ContextError';
+}
+
+// A complete ARN ends in the 6-character suffix Secrets Manager appends; a partial one would
+// make IAM grants miss the secret.
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Reads the stack's context keys; throws a ContextError listing every bad value. */
+export function readStackContext(node: Node): StackContext {
+  const problems: string[] = [];
+  const get = (key: string): unknown => node.tryGetContext(key);
+
+  const optionalString = (key: string): string | undefined => {
+    const value = get(key);
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') {
+      problems.push(`${key} must be a string, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    // `-c key=` on the command line means "not set".
+    const trimmed = value.trim();
+    return trimmed === '' ? undefined : trimmed;
+  };
+
+  const stageName = optionalString(CONTEXT_KEYS.stageName);
+  if (stageName !== undefined && !STAGE_NAME.test(stageName)) {
+    problems.push(`${CONTEXT_KEYS.stageName} must match [A-Za-z0-9_-]{1,128}, got '${stageName}'`);
+  }
+
+  const jwksUrl = optionalString(CONTEXT_KEYS.jwtJwksUrl);
+  const secretArn = optionalString(CONTEXT_KEYS.jwtSecretArn);
+  let jwt: JwtContext = { kind: 'hs256' };
+  if (jwksUrl !== undefined && secretArn !== undefined) {
+    problems.push(
+      `set at most one of ${CONTEXT_KEYS.jwtJwksUrl} (RS256/ES256) and ${CONTEXT_KEYS.jwtSecretArn} (HS256)`,
+    );
+  } else if (jwksUrl !== undefined) {
+    if (isHttpsUrl(jwksUrl)) jwt = { kind: 'jwks', jwksUrl };
+    else problems.push(`${CONTEXT_KEYS.jwtJwksUrl} must be an https URL, got '${jwksUrl}'`);
+  } else if (secretArn !== undefined) {
+    if (SECRET_ARN.test(secretArn)) jwt = { kind: 'hs256', secretArn };
+    else
+      problems.push(
+        `${CONTEXT_KEYS.jwtSecretArn} must be the complete ARN of a Secrets Manager secret ` +
+          `(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>), got '${secretArn}'`,
+      );
+  }
+
+  const jwtIssuer = optionalString(CONTEXT_KEYS.jwtIssuer);
+  const jwtAudience = optionalString(CONTEXT_KEYS.jwtAudience);
+  const userIdClaim = optionalString(CONTEXT_KEYS.userIdClaim);
+
+  const allowedOrigins = readOrigins(get(CONTEXT_KEYS.allowedOrigins), problems);
+  const authDeadlineSeconds = readDeadline(get(CONTEXT_KEYS.authDeadlineSeconds), problems);
+
+  if (problems.length > 0) {
+    throw new ContextError(`Invalid CDK context:\n  - ${problems.join('\n  - ')}`);
+  }
+  return {
+    jwt,
+    ...(stageName !== undefined ? { stageName } : {}),
+    ...(jwtIssuer !== undefined ? { jwtIssuer } : {}),
+    ...(jwtAudience !== undefined ? { jwtAudience } : {}),
+    ...(userIdClaim !== undefined ? { userIdClaim } : {}),
+    ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
+    ...(authDeadlineSeconds !== undefined ? { authDeadlineSeconds } : {}),
+  };
+}
+
+/** A comma-separated string (from `-c`) or a JSON array of strings (from cdk.json). */
+function readOrigins(value: unknown, problems: string[]): string[] | undefined {
+  const key = CONTEXT_KEYS.allowedOrigins;
+  if (value === undefined || value === null) return undefined;
+  let items: unknown[];
+  if (typeof value === 'string') items = value.split(',');
+  else if (Array.isArray(value)) items = value;
+  else {
+    problems.push(`${key} must be a comma-separated string or an array of strings`);
+    return undefined;
+  }
+  const origins: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') {
+      problems.push(`${key} entries must be strings, got ${JSON.stringify(item)}`);
+      continue;
+    }
+    const origin = item.trim();
+    if (origin === '') continue;
+    if (isOrigin(origin)) origins.push(origin);
+    else
+      problems.push(
+        `${key}: '${origin}' is not an origin like https://quiz.example.com (scheme://host[:port], lower case, no path or trailing slash)`,
+      );
+  }
+  return origins;
+}
+
+function readDeadline(value: unknown, problems: string[]): number | undefined {
+  const key = CONTEXT_KEYS.authDeadlineSeconds;
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 7200) {
+    problems.push(`${key} must be a whole number of seconds from 1 to 7200, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  return n;
+}
