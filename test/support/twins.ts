@@ -1,0 +1,58 @@
+/** The core on in-memory twins: no network, no DynamoDB, milliseconds per test. */
+import {
+  FakeTokenVerifier,
+  FixedWindowRateLimiter,
+  InMemoryAssessmentStore,
+  InMemoryConnectionRegistry,
+  InMemoryTestCatalog,
+  ManualClock,
+  RecordingNotifier,
+  SequentialIds,
+  SilentTelemetry,
+} from '../../lambdas/adapters/memory';
+import { createCore } from '../../lambdas/core/app';
+import type { CoreDeps } from '../../lambdas/core/deps';
+import type { ServerFrame } from '../../lambdas/core/protocol';
+import { QUIZ } from './backend';
+
+export interface TwinDeps extends CoreDeps {
+  connections: InMemoryConnectionRegistry;
+  assessments: InMemoryAssessmentStore;
+  tests: InMemoryTestCatalog;
+  notifier: RecordingNotifier;
+  clock: ManualClock;
+}
+
+export function twinCore(overrides: Partial<TwinDeps> = {}) {
+  const clock = overrides.clock ?? new ManualClock();
+  const deps: TwinDeps = {
+    connections: new InMemoryConnectionRegistry(),
+    assessments: new InMemoryAssessmentStore(),
+    tests: new InMemoryTestCatalog([QUIZ]),
+    notifier: new RecordingNotifier(),
+    tokens: new FakeTokenVerifier(clock),
+    rateLimiter: new FixedWindowRateLimiter(50, 10_000),
+    clock,
+    ids: new SequentialIds(),
+    telemetry: new SilentTelemetry(),
+    settings: { allowedOrigins: [], authDeadlineSeconds: 30 },
+    ...overrides,
+  };
+  const core = createCore(deps);
+  let seq = 0;
+  const open = async (testId?: string) => {
+    const id = `conn-${++seq}`;
+    await core.connect({ connectionId: id, testId, origin: undefined, connectedAtMs: clock.now() });
+    const send = async (frame: object): Promise<ServerFrame[]> => {
+      const before = deps.notifier.framesFor(id).length;
+      const body = JSON.stringify(frame);
+      const action = (frame as { action?: string }).action;
+      if (action === 'auth') await core.auth(id, body);
+      else if (action === 'message') await core.message(id, body);
+      else await core.unrouted(id, body);
+      return deps.notifier.framesFor(id).slice(before);
+    };
+    return { id, send };
+  };
+  return { core, deps, clock, open };
+}

@@ -1,0 +1,101 @@
+/** Fault paths of the core, on in-memory twins: nothing crashes, every client gets a typed answer. */
+import { InMemoryAssessmentStore } from '../../lambdas/adapters/memory';
+import { twinCore } from '../support/twins';
+
+describe('faults', () => {
+  it('a failing recovery lookup still authenticates, with recovery_error', async () => {
+    const assessments = new InMemoryAssessmentStore();
+    assessments.get = async () => {
+      throw new Error('DynamoDB is down');
+    };
+    const { open } = twinCore({ assessments });
+    const conn = await open('quiz-1');
+    const frames = await conn.send({ action: 'auth', token: 'user:alice' });
+    expect(frames).toMatchObject([
+      { type: 'auth_success', data: { user_id: 'alice', recovered: false, recovery_error: true } },
+    ]);
+    expect((await conn.send({ action: 'message', type: 'heartbeat' }))[0]?.type).toBe('pong');
+  });
+
+  it('a store fault answers internal_error with the request_id, and a retry succeeds', async () => {
+    const assessments = new InMemoryAssessmentStore();
+    const { open } = twinCore({ assessments });
+    const conn = await open('quiz-1');
+    await conn.send({ action: 'auth', token: 'user:bob' });
+    await conn.send({ action: 'message', type: 'start_assessment' });
+    const realRecord = assessments.recordAnswer.bind(assessments);
+    assessments.recordAnswer = async () => {
+      throw new Error('throttled');
+    };
+    const submit = {
+      action: 'message',
+      type: 'submit_answer',
+      request_id: 'r1',
+      data: { question_id: 'q1', selected_option: 'a' },
+    };
+    expect(await conn.send(submit)).toMatchObject([
+      { type: 'error', error: { code: 'internal_error' }, request_id: 'r1' },
+    ]);
+    assessments.recordAnswer = realRecord;
+    expect(await conn.send(submit)).toMatchObject([
+      { type: 'answer_feedback', data: { duplicate: false, progress: { answered: 1 } } },
+      { type: 'question' },
+    ]);
+  });
+
+  it('a message after the token expired is not_authenticated until a fresh auth', async () => {
+    const { open, clock } = twinCore();
+    const conn = await open('quiz-1');
+    const expiresAt = clock.now() + 60_000;
+    await conn.send({ action: 'auth', token: `user:carol:${expiresAt}` });
+    clock.advance(60_000 + 31_000);
+    expect(await conn.send({ action: 'message', type: 'heartbeat', request_id: 'h' })).toMatchObject([
+      { type: 'error', error: { code: 'not_authenticated' }, request_id: 'h' },
+    ]);
+    await conn.send({ action: 'auth', token: 'user:carol' });
+    expect((await conn.send({ action: 'message', type: 'heartbeat' }))[0]?.type).toBe('pong');
+  });
+
+  it('a 410 on send forgets that connection and its key, not others', async () => {
+    const { open, deps } = twinCore();
+    const a = await open('quiz-1');
+    await a.send({ action: 'auth', token: 'user:dave' });
+    const other = await open('quiz-1');
+    await other.send({ action: 'auth', token: 'user:erin' });
+    deps.notifier.gone.add(a.id);
+    await a.send({ action: 'message', type: 'heartbeat' });
+    expect(deps.connections.connections.has(a.id)).toBe(false);
+    expect(deps.connections.keys.has('dave_quiz-1')).toBe(false);
+    expect(deps.connections.keys.get('erin_quiz-1')).toBe(other.id);
+  });
+
+  it('an assessment whose test disappeared recovers with recovery_error', async () => {
+    const { open, deps } = twinCore();
+    const conn = await open('quiz-1');
+    await conn.send({ action: 'auth', token: 'user:frank' });
+    await conn.send({ action: 'message', type: 'start_assessment' });
+    deps.tests.tests.delete('quiz-1');
+    const again = await open('quiz-1');
+    expect(await again.send({ action: 'auth', token: 'user:frank' })).toMatchObject([
+      { type: 'auth_success', data: { recovered: false, recovery_error: true } },
+    ]);
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['a JSON array', '[]'],
+    ['a JSON string', '"hi"'],
+    ['null', 'null'],
+  ])('answers invalid_json to %s on every route', async (_name, body) => {
+    const { core, deps } = twinCore();
+    await core.connect({ connectionId: 'x', testId: undefined, origin: undefined, connectedAtMs: 0 });
+    await core.auth('x', body);
+    await core.message('x', body);
+    await core.unrouted('x', body);
+    expect(deps.notifier.framesFor('x').map((f) => f.error?.code)).toEqual([
+      'invalid_json',
+      'invalid_json',
+      'invalid_json',
+    ]);
+  });
+});

@@ -1,0 +1,153 @@
+/** Real tokens, real jose: every way a token can be wrong. */
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { JoseTokenVerifier } from '../../lambdas/adapters/jwt/jose-verifier';
+
+const SECRET = 'a-shared-secret-for-tests';
+const key = new TextEncoder().encode(SECRET);
+const now = () => Math.floor(Date.now() / 1000);
+
+function hs256(secret = SECRET) {
+  return new JoseTokenVerifier({ key: { kind: 'hs256', secret: async () => secret }, userIdClaim: 'sub' });
+}
+
+const sign = (claims: Record<string, unknown>, alg = 'HS256', signingKey: Uint8Array = key) =>
+  new SignJWT(claims).setProtectedHeader({ alg }).sign(signingKey);
+
+describe('HS256 tokens', () => {
+  it('accepts a valid token and takes the user id from sub', async () => {
+    const token = await sign({ sub: 'user-1', exp: now() + 60 });
+    await expect(hs256().verify(token)).resolves.toEqual({
+      ok: true,
+      userId: 'user-1',
+      expiresAtMs: expect.any(Number),
+    });
+  });
+
+  it.each<[string, () => Promise<string>, string]>([
+    ['expired', () => sign({ sub: 'u', exp: now() - 120 }), 'expired_token'],
+    ['not yet valid', () => sign({ sub: 'u', exp: now() + 600, nbf: now() + 300 }), 'invalid_token'],
+    ['without exp', () => sign({ sub: 'u' }), 'invalid_token'],
+    [
+      'signed with another secret',
+      () => sign({ sub: 'u', exp: now() + 60 }, 'HS256', new TextEncoder().encode('another-secret-value')),
+      'invalid_token',
+    ],
+    [
+      'with an algorithm not allowed (HS512)',
+      () => sign({ sub: 'u', exp: now() + 60 }, 'HS512'),
+      'invalid_token',
+    ],
+    ['without the user claim', () => sign({ exp: now() + 60 }), 'invalid_token'],
+    ['with an empty user claim', () => sign({ sub: '', exp: now() + 60 }), 'invalid_token'],
+    ['garbage', async () => 'not.a.jwt', 'invalid_token'],
+    ['empty-ish', async () => '...', 'invalid_token'],
+  ])('refuses a token %s', async (_name, make, code) => {
+    await expect(hs256().verify(await make())).resolves.toMatchObject({ ok: false, code });
+  });
+
+  it('refuses alg none', async () => {
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    const body = Buffer.from(JSON.stringify({ sub: 'u', exp: now() + 60 })).toString('base64url');
+    await expect(hs256().verify(`${header}.${body}.`)).resolves.toMatchObject({
+      ok: false,
+      code: 'invalid_token',
+    });
+  });
+
+  it('accepts a token expired within the 30 s leeway', async () => {
+    const token = await sign({ sub: 'u', exp: now() - 10 });
+    await expect(hs256().verify(token)).resolves.toMatchObject({ ok: true });
+  });
+
+  it('checks iss and aud when configured', async () => {
+    const verifier = new JoseTokenVerifier({
+      key: { kind: 'hs256', secret: async () => SECRET },
+      userIdClaim: 'sub',
+      issuer: 'https://issuer.example.com',
+      audience: 'quiz',
+    });
+    const good = await sign({ sub: 'u', exp: now() + 60, iss: 'https://issuer.example.com', aud: 'quiz' });
+    await expect(verifier.verify(good)).resolves.toMatchObject({ ok: true });
+    const wrongIss = await sign({ sub: 'u', exp: now() + 60, iss: 'https://evil.example.com', aud: 'quiz' });
+    await expect(verifier.verify(wrongIss)).resolves.toMatchObject({ ok: false, code: 'invalid_token' });
+    const wrongAud = await sign({
+      sub: 'u',
+      exp: now() + 60,
+      iss: 'https://issuer.example.com',
+      aud: 'other',
+    });
+    await expect(verifier.verify(wrongAud)).resolves.toMatchObject({ ok: false, code: 'invalid_token' });
+  });
+
+  it('reads the user id from a configured claim', async () => {
+    const verifier = new JoseTokenVerifier({
+      key: { kind: 'hs256', secret: async () => SECRET },
+      userIdClaim: 'user_id',
+    });
+    await expect(verifier.verify(await sign({ user_id: 42, exp: now() + 60 }))).resolves.toMatchObject({
+      ok: true,
+      userId: '42',
+    });
+  });
+
+  it('never echoes the token in its reason', async () => {
+    const token = await sign(
+      { sub: 'u', exp: now() + 60 },
+      'HS256',
+      new TextEncoder().encode('another-secret-value'),
+    );
+    const result = await hs256().verify(token);
+    expect(JSON.stringify(result)).not.toContain(token.split('.')[2]);
+  });
+});
+
+describe('RS256 / ES256 tokens from a JWKS URL', () => {
+  let server: Server;
+  let jwksUrl: string;
+  let rsa: Awaited<ReturnType<typeof generateKeyPair>>;
+  let ec: Awaited<ReturnType<typeof generateKeyPair>>;
+
+  beforeAll(async () => {
+    rsa = await generateKeyPair('RS256');
+    ec = await generateKeyPair('ES256');
+    const keys: JWK[] = [
+      { ...(await exportJWK(rsa.publicKey)), kid: 'rsa', alg: 'RS256' },
+      { ...(await exportJWK(ec.publicKey)), kid: 'ec', alg: 'ES256' },
+    ];
+    server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const jwks = () => new JoseTokenVerifier({ key: { kind: 'jwks', jwksUrl }, userIdClaim: 'sub' });
+
+  it('accepts RS256 and ES256 tokens signed by keys in the set', async () => {
+    const rs = await new SignJWT({ sub: 'r', exp: now() + 60 })
+      .setProtectedHeader({ alg: 'RS256', kid: 'rsa' })
+      .sign(rsa.privateKey);
+    const es = await new SignJWT({ sub: 'e', exp: now() + 60 })
+      .setProtectedHeader({ alg: 'ES256', kid: 'ec' })
+      .sign(ec.privateKey);
+    await expect(jwks().verify(rs)).resolves.toMatchObject({ ok: true, userId: 'r' });
+    await expect(jwks().verify(es)).resolves.toMatchObject({ ok: true, userId: 'e' });
+  });
+
+  it('refuses HS256 tokens in JWKS mode and keys not in the set', async () => {
+    await expect(jwks().verify(await sign({ sub: 'u', exp: now() + 60 }))).resolves.toMatchObject({
+      ok: false,
+      code: 'invalid_token',
+    });
+    const stranger = await generateKeyPair('RS256');
+    const token = await new SignJWT({ sub: 'u', exp: now() + 60 })
+      .setProtectedHeader({ alg: 'RS256', kid: 'rsa' })
+      .sign(stranger.privateKey);
+    await expect(jwks().verify(token)).resolves.toMatchObject({ ok: false, code: 'invalid_token' });
+  });
+});
