@@ -9,7 +9,7 @@
  *
  * Why a child process: the handler modules read their environment once per process (a Lambda
  * cold start), so stacks with different settings cannot share one process. Each call gets its
- * own process, a random port and in-memory DynamoDB (`--memory`), so test files can run in
+ * own process, a random port and in-memory DynamoDB (`--memory`, unless `dataDir` is given), so test files can run in
  * parallel. The child stops when `stop()` is called, and also when this process dies (it
  * watches its stdin), so no stack outlives a test run.
  */
@@ -33,6 +33,11 @@ export interface LocalStackProcessOptions {
   testDefinitionsDir?: string;
   /** @default 'local-dev-secret' */
   jwtSecret?: string;
+  /**
+   * Keep DynamoDB data on disk in this folder (to test persistence across restarts).
+   * @default in memory
+   */
+  dataDir?: string;
   /** Extra environment variables for the child. */
   env?: Record<string, string>;
   /** @default 30000 */
@@ -55,6 +60,8 @@ export interface LocalStackProcess {
   token(userId: string, ttlSeconds?: number): Promise<string>;
   /** Everything the child printed so far (stdout and stderr), for failure messages. */
   output(): string;
+  /** The child's exit code once it has exited (0 after a clean stop), else null. */
+  exitCode(): number | null;
   /** SIGTERM, then waits for the exit (SIGKILL after 10 s). Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -62,7 +69,9 @@ export interface LocalStackProcess {
 const ROOT = path.resolve(__dirname, '..', '..');
 
 function flags(options: LocalStackProcessOptions): string[] {
-  const args = ['--port', '0', '--memory', '--json-ready', '--stop-on-stdin-end'];
+  const args = ['--port', '0', '--json-ready', '--stop-on-stdin-end'];
+  if (options.dataDir === undefined) args.push('--memory');
+  else args.push('--data-dir', options.dataDir);
   const add = (name: string, value: string | number | undefined) => {
     if (value !== undefined) args.push(`--${name}`, String(value));
   };
@@ -163,6 +172,7 @@ export async function startLocalStackProcess(
       return body.token;
     },
     output: () => output,
+    exitCode: () => child.exitCode,
     stop() {
       stopping ??= (async () => {
         child.kill('SIGTERM');
