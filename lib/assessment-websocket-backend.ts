@@ -122,9 +122,14 @@ export interface AssessmentWebSocketBackendProps {
 const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 500, burstLimit: 1000 };
 /** Well under API Gateway's 29 s integration timeout, so a stuck call fails in Lambda first. */
 const ROUTE_TIMEOUT = Duration.seconds(10);
-/** Jobs run every minute or more; finish before the next run starts. */
-const JOB_TIMEOUT = Duration.seconds(50);
-const POWERTOOLS_SERVICE_NAME = 'assessment-websocket-backend';
+/**
+ * The sweep starts no new batch after 50 s (its budget in lambdas/core/sweep.ts); this leaves the
+ * last batch 8 s and still ends before the next run, a minute later.
+ */
+const JOB_TIMEOUT = Duration.seconds(58);
+// The same values lambdas/adapters/powertools-telemetry.ts passes to Powertools (a test checks),
+// so dashboards and alarms can rely on them whichever one takes effect.
+const POWERTOOLS_SERVICE_NAME = 'assessment-websocket';
 export const METRICS_NAMESPACE = 'AssessmentBackend';
 
 /**

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { TABLE_DEFINITIONS, type TableName } from '../../lambdas/adapters/dynamodb/table-definitions';
+import { METRICS_NAMESPACE } from '../../lambdas/adapters/powertools-telemetry';
 import { ENV } from '../../lambdas/config';
 import { ROUTES, SCHEDULED_JOBS } from '../../lambdas/routes';
 import { ACCESS_LOG_FORMAT } from '../../lib/access-log-format';
@@ -205,7 +206,8 @@ describe('Lambda functions', () => {
     expect(env[ENV.jwtSecretArn]).toEqual({ Ref: logicalId(secret()) });
     expect(env[ENV.userIdClaim]).toBe('sub');
     expect(env[ENV.authDeadlineSeconds]).toBe('30');
-    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('AssessmentBackend');
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe(METRICS_NAMESPACE);
+    expect(env.POWERTOOLS_SERVICE_NAME).toBe('assessment-websocket');
     // Never a secret in plain text, never local-only settings.
     expect(env).not.toHaveProperty(ENV.jwtSecret);
     expect(env).not.toHaveProperty(ENV.jwksUrl);
