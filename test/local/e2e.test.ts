@@ -206,7 +206,7 @@ describe('local stack end to end (real handlers, default settings)', () => {
   });
 });
 
-describe('local stack end to end (auth deadline 1 s, idle timeout 3 s)', () => {
+describe('local stack end to end (auth deadline 1 s, idle timeout 3 s, allowed origins)', () => {
   let stack: LocalStackProcess;
 
   beforeAll(async () => {
@@ -214,11 +214,22 @@ describe('local stack end to end (auth deadline 1 s, idle timeout 3 s)', () => {
       authDeadlineSeconds: 1,
       sweepIntervalMs: 200,
       idleTimeoutSeconds: 3,
+      allowedOrigins: ['http://allowed.test'],
     });
   }, 60_000);
 
   afterAll(async () => {
     await stack?.stop();
+  });
+
+  it('an Origin outside the allow-list fails the upgrade with 403; an allowed or absent Origin connects', async () => {
+    await expect(
+      TestClient.open(`${stack.wsUrl}?test_id=demo`, { origin: 'http://evil.test' }),
+    ).rejects.toMatchObject({
+      status: 403,
+    });
+    clients.push(await TestClient.open(`${stack.wsUrl}?test_id=demo`, { origin: 'http://allowed.test' }));
+    clients.push(await TestClient.open(`${stack.wsUrl}?test_id=demo`));
   });
 
   it('closes a socket that never authenticates, and leaves an authenticated one open', async () => {

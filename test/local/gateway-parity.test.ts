@@ -13,6 +13,7 @@ import {
   PayloadTooLargeException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import WebSocket from 'ws';
 import type { WebSocketEvent } from '../../local/events';
 import { attachGateway, type Gateway, type GatewayOptions, type RouteTarget } from '../../local/gateway';
 import type { LambdaHandler } from '../../local/lambda-context';
@@ -264,6 +265,28 @@ describe('$connect', () => {
     client.send({ action: 'echo' });
     await h.events.waitFor((e) => e.requestContext.eventType === 'MESSAGE');
     expect(client.messages).toEqual([]);
+  });
+
+  it('a client that leaves while $connect runs still gets its $disconnect (1006) once $connect returns', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const h = await harness({
+      $connect: async () => {
+        await gate;
+        return { statusCode: 200 };
+      },
+    });
+    const ws = new WebSocket(h.wsUrl);
+    const gone = new Promise((resolve) => ws.once('close', resolve));
+    ws.on('error', () => {}); // aborting a pending handshake reports an error; expected here
+    const connect = await h.events.waitFor((e) => e.requestContext.eventType === 'CONNECT');
+    ws.terminate(); // leave while the upgrade is still pending
+    await gone;
+    release();
+    const event = await h.disconnectOf(connect.requestContext.connectionId);
+    expect(event.requestContext.disconnectStatusCode).toBe(1006);
   });
 
   it('a subprotocol is agreed only when the $connect result names it', async () => {
