@@ -105,9 +105,13 @@ function showView(view: View): void {
   for (const [name, section] of Object.entries(ui.views)) section.hidden = name !== view;
 }
 
-function showMessage(text: string): void {
+/** Whether the message on screen is about the connection (cleared once it is open again). */
+let connectionMessage = false;
+
+function showMessage(text: string, aboutConnection = false): void {
   ui.message.textContent = text;
   ui.message.hidden = text === '';
+  connectionMessage = aboutConnection && text !== '';
 }
 
 function renderState(state: ConnectionState, change?: StateChange): void {
@@ -117,6 +121,7 @@ function renderState(state: ConnectionState, change?: StateChange): void {
     text = `Reconnecting… (attempt ${change.attempt ?? 1}, next try in ${Math.ceil(change.retryInMs / 1000)} s)`;
   }
   ui.stateText.textContent = text;
+  if (state === 'open' && connectionMessage) showMessage('');
 }
 
 function setDeadline(remainingSeconds: number): void {
@@ -327,7 +332,13 @@ function signIn(userId: string): void {
     showView('login');
   });
   c.on('error', (error) => {
-    if (error.code === 'token_unavailable') showMessage(`Cannot get a token: ${error.message}`);
+    if (error.code !== 'token_unavailable') return;
+    showMessage(
+      navigator.onLine
+        ? `Cannot get a sign-in token (${error.message}); retrying.`
+        : 'You are offline. Your progress is kept; the page reconnects when the network is back.',
+      true,
+    );
   });
   renderOutbox(c.pendingAnswers.length);
   c.connect().then(() => showMessage(''), showError);
