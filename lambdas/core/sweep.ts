@@ -32,6 +32,9 @@ export async function sweep(
     const stale = await deps.connections.findUnauthenticatedOverdue(deps.clock.now(), BATCH);
     for (const connection of stale) {
       try {
+        // It may have authenticated since the index was read (the index is eventually consistent).
+        const current = await deps.connections.get(connection.connectionId);
+        if (current?.auth) continue;
         await deps.notifier.close(connection.connectionId);
         await outbound.forget(connection.connectionId);
         report.closedUnauthenticated++;
