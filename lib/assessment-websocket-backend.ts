@@ -207,8 +207,8 @@ export class AssessmentWebSocketBackend extends Construct {
       id: 'AwsSolutions-APIG4',
       reason:
         'Protocol v1 authenticates in-band: the client sends its JWT in the `auth` frame (browsers cannot set ' +
-        'headers on a WebSocket upgrade, and a token in the URL would end up in logs). Every route but auth ' +
-        'refuses unauthenticated connections, and the sweep closes them after the auth deadline.',
+        'headers on a WebSocket upgrade, and a token in the URL would end up in logs). Before a valid auth, every ' +
+        'other frame is refused (not_authenticated), and the sweep closes the connection after the auth deadline.',
     });
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
