@@ -27,6 +27,7 @@ import type { TestDefinition } from '../lambdas/core/ports';
 import { parseTestDefinition } from '../lambdas/core/test-definition';
 import { ROUTES, SCHEDULED_JOBS } from '../lambdas/routes';
 import { ConnectionPool } from './connection-pool';
+import { lockDataDir } from './data-lock';
 import { createDemoHandler, loadDemoAssetFactory } from './demo-assets';
 import { DEFAULT_DEV_SECRET, handleDevTokenRequest } from './dev-token';
 import { attachGateway, type Gateway, type RouteTarget } from './gateway';
@@ -183,6 +184,7 @@ async function start(
   const definitions = await readTestDefinitions(testDefinitionsDir);
 
   // 1. DynamoDB.
+  if (dataDir) cleanups.push(await lockDataDir(dataDir));
   const dynamo = dynalite({
     ...(dataDir ? { path: path.join(dataDir, 'dynamodb') } : {}),
     createTableMs: 0,

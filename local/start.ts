@@ -160,6 +160,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`[local] failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  const message = error instanceof Error ? error.message : String(error);
+  const hint =
+    (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? ' (another process uses this port: pass --port N, or --port 0 for any free port)'
+      : '';
+  console.error(`[local] failed to start: ${message}${hint}`);
   process.exit(1);
 });

@@ -110,6 +110,10 @@ describe('local stack: data on disk, shutdown', () => {
       client.send({ action: 'message', type: 'start_assessment' });
       const started = await client.nextOfType<{ data: { assessment_id: string } }>('assessment_started');
       assessmentId = started.data.assessment_id;
+      // A second stack on the same folder stops at once, naming the one that holds it.
+      await expect(startLocalStackProcess({ dataDir })).rejects.toThrow(
+        /another local stack \(pid \d+\) is using/,
+      );
     } finally {
       await first.stop();
     }
