@@ -100,6 +100,8 @@ export class AssessmentClient {
   private attemptGeneration = 0;
   private current: Connection | undefined;
   private handover: Connection | undefined;
+  /** The old connection after a handover: still receiving replies in flight until the server closes it. */
+  private draining: { connection: Connection; timer: unknown } | undefined;
   private handoverPending = false;
   private everAuthenticated = false;
   private expiredTokenRetried = false;
@@ -485,8 +487,30 @@ export class AssessmentClient {
     }
   }
 
+  /**
+   * After a handover the old connection gets nothing new to send, but replies already on their way
+   * still count. The server sends it `session_replaced` and closes it; if it does not, the client
+   * closes it after requestTimeoutMs.
+   */
+  private drain(connection: Connection): void {
+    this.endDrain();
+    const timer = this.options.timers.setTimeout(() => this.endDrain(), this.options.requestTimeoutMs);
+    this.draining = { connection, timer };
+  }
+
+  private endDrain(): void {
+    if (this.draining === undefined) return;
+    this.options.timers.clearTimeout(this.draining.timer);
+    this.abandon(this.draining.connection, 1000, 'replaced by a newer connection');
+    this.draining = undefined;
+  }
+
   /** A socket closed, failed to connect or authenticate in time, or stopped answering. */
   private connectionFailed(connection: Connection): void {
+    if (connection === this.draining?.connection) {
+      this.endDrain();
+      return;
+    }
     this.abandon(connection);
     if (!this.running) return;
     if (connection === this.handover) {
@@ -645,7 +669,7 @@ export class AssessmentClient {
       this.handover = undefined;
       connection.role = 'primary';
       this.current = connection;
-      if (old !== undefined) this.abandon(old, 1000, 'replaced by a newer connection');
+      if (old !== undefined) this.drain(old);
       this.resetFlight();
     } else if (connection === this.current) {
       cause = this.everAuthenticated ? 'reconnect' : 'connect';
@@ -949,6 +973,7 @@ export class AssessmentClient {
     for (const connection of [this.current, this.handover]) {
       if (connection !== undefined) this.abandon(connection);
     }
+    this.endDrain();
     this.current = undefined;
     this.handover = undefined;
     this.handoverPending = false;

@@ -29,8 +29,12 @@ describe('proactive reconnect before the 2 h connection limit (handover)', () =>
       data: { user_id: 'u1', test_id: 'demo', connection_id: 'u1_demo', recovered: false },
     });
     await flush();
-    expect(old.closedByClient).toBeDefined();
     expect(replacedEvents).not.toHaveBeenCalled();
+    // The old connection drains until the server closes it; that close is not a drop.
+    expect(old.closedByClient).toBeUndefined();
+    old.drop(1000);
+    await h.timers.advance(60_000);
+    expect(h.sockets).toHaveLength(2);
     expect(h.client.state).toBe('open');
     expect(h.states.slice(statesBefore)).toEqual([]); // no visible state change
     expect(causes).toEqual(['handover']);
@@ -39,6 +43,36 @@ describe('proactive reconnect before the 2 h connection limit (handover)', () =>
     void h.client.getTestInfo().catch(() => {});
     expect(fresh.messages('get_test_info')).toHaveLength(1);
     expect(old.messages('get_test_info')).toHaveLength(0);
+    h.client.close();
+  });
+
+  it('delivers replies still in flight on the old connection, and closes it itself if the server does not', async () => {
+    const h = createHarness({
+      maxConnectionAgeMs: AGE,
+      heartbeatIntervalMs: 10 * AGE,
+      requestTimeoutMs: 5000,
+    });
+    void h.client.connect();
+    const old = await h.acceptNext();
+    await h.timers.advance(AGE - 1);
+    const info = h.client.getTestInfo();
+    const [sent] = old.messages('get_test_info');
+    await h.timers.advance(1);
+    await flush();
+    const fresh = h.last();
+    fresh.open();
+    fresh.receive({
+      type: 'auth_success',
+      data: { user_id: 'u1', test_id: 'demo', connection_id: 'u1_demo', recovered: false },
+    });
+    expect(fresh.messages('get_test_info')).toEqual([sent]); // resent on the new connection too
+    old.receive({ type: 'test_info', request_id: sent?.request_id, data: { title: 'from the old one' } });
+    await expect(info).resolves.toEqual({ title: 'from the old one' });
+    expect(old.closedByClient).toBeUndefined();
+    await h.timers.advance(5000);
+    expect(old.closedByClient).toEqual({ code: 1000, reason: 'replaced by a newer connection' });
+    expect(h.client.state).toBe('open');
+    expect(h.sockets).toHaveLength(2);
     h.client.close();
   });
 
