@@ -2,7 +2,16 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AssessmentWebSocketBackend, type JwtVerification } from './assessment-websocket-backend';
-import { readStackContext } from './stack-context';
+import { readStackContext, type StackContext } from './stack-context';
+
+export interface AssessmentStackProps extends StackProps {
+  /**
+   * Configuration, already read and checked.
+   *
+   * @default - read from this stack's CDK context with readStackContext
+   */
+  readonly config?: StackContext;
+}
 
 /**
  * The deployable stack: configuration comes from CDK context (see lib/stack-context.ts and
@@ -11,9 +20,10 @@ import { readStackContext } from './stack-context';
 export class AssessmentStack extends Stack {
   public readonly backend: AssessmentWebSocketBackend;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
-    super(scope, id, props);
-    const context = readStackContext(this.node);
+  constructor(scope: Construct, id: string, props: AssessmentStackProps = {}) {
+    const { config, ...stackProps } = props;
+    super(scope, id, stackProps);
+    const context = config ?? readStackContext(this.node);
 
     const jwt: JwtVerification =
       context.jwt.kind === 'jwks'
