@@ -123,59 +123,58 @@ export class DynamoAssessmentStore implements AssessmentStore {
   }
 
   async recordAnswer(write: AnswerWrite): Promise<AssessmentRecord | null> {
-    try {
-      const { Attributes } = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: connectionKey(write.userId, write.testId) },
-          UpdateExpression:
-            'SET answers.#question = :option, requestIds.#request = :answer, answeredCount = answeredCount + :one',
-          ConditionExpression:
-            '#status = :inProgress AND answeredCount = :index AND deadlineMs > :now AND attribute_not_exists(requestIds.#request)',
-          ExpressionAttributeNames: {
-            '#question': write.questionId,
-            '#request': write.requestId,
-            '#status': 'status',
-          },
-          ExpressionAttributeValues: {
-            ':option': write.option,
-            ':answer': { questionId: write.questionId, option: write.option },
-            ':one': 1,
-            ':inProgress': 'in_progress',
-            ':index': write.questionIndex,
-            ':now': write.nowMs,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes ? toRecord(Attributes as AssessmentItem) : null;
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+    return this.conditionalUpdate(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: connectionKey(write.userId, write.testId) },
+        UpdateExpression:
+          'SET answers.#question = :option, requestIds.#request = :answer, answeredCount = answeredCount + :one',
+        ConditionExpression:
+          '#status = :inProgress AND answeredCount = :index AND deadlineMs > :now AND attribute_not_exists(requestIds.#request)',
+        ExpressionAttributeNames: {
+          '#question': write.questionId,
+          '#request': write.requestId,
+          '#status': 'status',
+        },
+        ExpressionAttributeValues: {
+          ':option': write.option,
+          ':answer': { questionId: write.questionId, option: write.option },
+          ':one': 1,
+          ':inProgress': 'in_progress',
+          ':index': write.questionIndex,
+          ':now': write.nowMs,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
   }
 
   async complete(write: CompletionWrite): Promise<AssessmentRecord | null> {
+    return this.conditionalUpdate(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: connectionKey(write.userId, write.testId) },
+        UpdateExpression:
+          'SET #status = :completed, completionReason = :reason, score = :score, completedAtMs = :at REMOVE activeShard',
+        ConditionExpression: '#status = :inProgress AND answeredCount = :expected',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':completed': 'completed',
+          ':inProgress': 'in_progress',
+          ':reason': write.reason,
+          ':score': write.score,
+          ':at': write.completedAtMs,
+          ':expected': write.expectedAnsweredCount,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+  }
+
+  /** The updated record, or null when the write's condition did not hold. */
+  private async conditionalUpdate(command: UpdateCommand): Promise<AssessmentRecord | null> {
     try {
-      const { Attributes } = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: connectionKey(write.userId, write.testId) },
-          UpdateExpression:
-            'SET #status = :completed, completionReason = :reason, score = :score, completedAtMs = :at REMOVE activeShard',
-          ConditionExpression: '#status = :inProgress AND answeredCount = :expected',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':completed': 'completed',
-            ':inProgress': 'in_progress',
-            ':reason': write.reason,
-            ':score': write.score,
-            ':at': write.completedAtMs,
-            ':expected': write.expectedAnsweredCount,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
+      const { Attributes } = await this.doc.send(command);
       return Attributes ? toRecord(Attributes as AssessmentItem) : null;
     } catch (error) {
       if (isConditionFailure(error)) return null;

@@ -60,16 +60,7 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
   ) {}
 
   async registerPending(connection: Omit<ConnectionRecord, 'auth'>): Promise<void> {
-    const item: ConnectionItem = {
-      pk: connectionPk(connection.connectionId),
-      connectionId: connection.connectionId,
-      ...(connection.testId === null ? {} : { testId: connection.testId }),
-      connectedAtMs: connection.connectedAtMs,
-      authDeadlineMs: connection.authDeadlineMs,
-      pendingBucket: PENDING_BUCKET,
-      ttl: ttlFrom(this.now()),
-    };
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    await this.put({ ...this.baseItem(connection), pendingBucket: PENDING_BUCKET });
   }
 
   async get(connectionId: string): Promise<ConnectionRecord | null> {
@@ -85,17 +76,23 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
   }
 
   async saveAuthenticated(connection: ConnectionRecord & { auth: ConnectionAuth }): Promise<void> {
-    const item: ConnectionItem = {
+    // A whole-item put: the item leaves the pending index because it no longer has pendingBucket.
+    const { userId, key, tokenExpiresAtMs } = connection.auth;
+    await this.put({ ...this.baseItem(connection), userId, key, tokenExpiresAtMs });
+  }
+
+  private baseItem(connection: Omit<ConnectionRecord, 'auth'>): ConnectionItem {
+    return {
       pk: connectionPk(connection.connectionId),
       connectionId: connection.connectionId,
       ...(connection.testId === null ? {} : { testId: connection.testId }),
       connectedAtMs: connection.connectedAtMs,
       authDeadlineMs: connection.authDeadlineMs,
-      userId: connection.auth.userId,
-      key: connection.auth.key,
-      tokenExpiresAtMs: connection.auth.tokenExpiresAtMs,
       ttl: ttlFrom(this.now()),
     };
+  }
+
+  private async put(item: ConnectionItem): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
 
