@@ -93,6 +93,8 @@ export class AssessmentClient {
   private readonly backoff: Backoff;
   private readonly outbox: Outbox;
   private readonly pending: PendingRequests;
+  /** The promise of each answer still waiting, so a double submit gets the same one. */
+  private readonly answerPromises = new Map<string, Promise<AnswerFeedbackData>>();
 
   private currentState: ConnectionState = 'closed';
   private running = false;
@@ -283,14 +285,19 @@ export class AssessmentClient {
       }
       this.emitOutbox();
     }
-    const promise = this.pending.has(requestId)
-      ? this.waitForSameRequest(requestId)
-      : this.pending.add<AnswerFeedbackData>({
-          frame,
-          expects: ['answer_feedback'],
-          timeoutMs: this.options.requestTimeoutMs,
-          viaOutbox: true,
-        });
+    let promise = this.answerPromises.get(requestId);
+    if (promise === undefined) {
+      const added = this.pending.add<AnswerFeedbackData>({
+        frame,
+        expects: ['answer_feedback'],
+        timeoutMs: this.options.requestTimeoutMs,
+        viaOutbox: true,
+      });
+      promise = added;
+      this.answerPromises.set(requestId, added);
+      const forget = () => this.answerPromises.delete(requestId);
+      added.then(forget, forget);
+    }
     this.flushOutbox();
     return promise;
   }
@@ -341,32 +348,6 @@ export class AssessmentClient {
     data: Record<string, unknown>,
   ): ClientMessageFrame {
     return { action: 'message', type, request_id: requestId, data };
-  }
-
-  private waitForSameRequest(requestId: string): Promise<AnswerFeedbackData> {
-    return new Promise((resolve, reject) => {
-      const offs: (() => void)[] = [];
-      const done = () => {
-        for (const off of offs) off();
-      };
-      offs.push(
-        this.events.on('answer_feedback', (data, meta) => {
-          if (meta.request_id !== requestId) return;
-          done();
-          resolve(data);
-        }),
-        this.events.on('error', (error) => {
-          if (error.request_id !== requestId || !isFinalAnswerError(error.code)) return;
-          done();
-          reject(new AssessmentClientError(error.code, error.message, { requestId, source: error.source }));
-        }),
-        this.events.on('state', (state, change) => {
-          if (state !== 'closed' && state !== 'replaced') return;
-          done();
-          reject(new AssessmentClientError(change.reason ?? state, `client ${state}`, { requestId }));
-        }),
-      );
-    });
   }
 
   private whenOpen(): Promise<AuthSuccessData> {
