@@ -42,7 +42,7 @@ import {
 import { guardFrameSizes } from './frame-guard';
 import { type LambdaHandler, lambdaContext } from './lambda-context';
 import { MAX_POST_BYTES } from './management-api';
-import { DEFAULT_ROUTE, selectRoute } from './router';
+import { selectRoute } from './router';
 
 export interface RouteTarget {
   /** Function name, shown in logs and in `context.functionName`. */
@@ -377,5 +377,3 @@ export function attachGateway(options: GatewayOptions): Gateway {
     },
   };
 }
-
-export { DEFAULT_ROUTE };
