@@ -88,6 +88,10 @@ export class Backend {
     this.dynamo.counter.reset();
   }
 
+  get callbackUrl(): string {
+    return this.management.endpoint;
+  }
+
   async stop(): Promise<void> {
     await this.management.close();
     await this.dynamo.stop();
