@@ -173,6 +173,31 @@ describeBrowser('demo quiz page (browser)', () => {
 
     await page.screenshot({ path: path.join(ensureArtifacts(), 'demo-finished.png'), fullPage: true });
   });
+
+  it('tells the student when the test was opened in another tab, and lets them take it back', async () => {
+    if (stack === undefined) throw new Error('no stack');
+    const userId = `tabs-${Date.now().toString(36)}`;
+    await page.goto(`${stack.httpUrl}/demo/?user=${userId}`);
+    await waitForState('open');
+
+    const other = await context.newPage();
+    try {
+      await other.goto(`${stack.httpUrl}/demo/?user=${userId}`);
+      await other.waitForSelector('[data-testid="connection-state"][data-state="open"]');
+
+      await waitForState('replaced');
+      await page.waitForSelector('[data-testid="replaced-view"]:not([hidden])');
+      expect(await text('connection-state')).toBe('Opened elsewhere');
+      await page.screenshot({ path: path.join(ensureArtifacts(), 'demo-replaced.png') });
+
+      // The first tab takes the session back; now the other one is told.
+      await page.getByTestId('take-over-button').click();
+      await waitForState('open');
+      await other.waitForSelector('[data-testid="connection-state"][data-state="replaced"]');
+    } finally {
+      await other.close();
+    }
+  });
 });
 
 function ensureArtifacts(): string {
