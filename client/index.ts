@@ -8,12 +8,14 @@ import { Emitter } from './emitter';
 import { AssessmentClientError } from './errors';
 import { isFinalAnswerError, Outbox, type OutboxEntry, outboxStorageKey } from './outbox';
 import { PendingRequests } from './pending-requests';
+import { tokenExpiryMs } from './token';
 import type {
   AnswerFeedbackData,
   AssessmentClientOptions,
   AssessmentSnapshot,
   AssessmentStatusData,
   AuthSuccessData,
+  AuthSuccessMeta,
   ClientEvents,
   ClientMessageFrame,
   CompletedSummary,
@@ -38,6 +40,7 @@ export { Emitter } from './emitter';
 export { AssessmentClientError } from './errors';
 export { isFinalAnswerError, Outbox, type OutboxEntry, outboxStorageKey } from './outbox';
 export { PendingRequests } from './pending-requests';
+export { tokenExpiryMs } from './token';
 export type * from './types';
 
 const TEST_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
@@ -52,6 +55,7 @@ export const DEFAULTS = {
   maxConnectionAgeMs: 115 * 60_000,
   requestTimeoutMs: 15_000,
   maxOutboxEntries: 100,
+  refreshBeforeExpiryMs: 60_000,
 } as const;
 
 /** One WebSocket and what the client knows about it. */
@@ -64,6 +68,10 @@ interface Connection {
   /** The server told this (older) connection it was replaced by our own handover connection. */
   replacedByHandover: boolean;
   authTimer: unknown;
+  /** The token this connection authenticated with (or is refreshing to). */
+  token: string;
+  /** An `auth` with a fresh token was sent on this open connection and is not answered yet. */
+  refreshing: boolean;
 }
 
 interface ResolvedOptions {
@@ -79,6 +87,7 @@ interface ResolvedOptions {
   pongTimeoutMs: number;
   maxConnectionAgeMs: number;
   requestTimeoutMs: number;
+  refreshBeforeExpiryMs: number;
   random: () => number;
   now: () => number;
   timers: Timers;
@@ -114,6 +123,7 @@ export class AssessmentClient {
   private heartbeatTimer: unknown;
   private ageTimer: unknown;
   private handoverRetryTimer: unknown;
+  private refreshTimer: unknown;
   private probe: { requestId: string; timer: unknown } | undefined;
   /** The outbox entry sent and not yet answered on the current connection. */
   private inFlight: { requestId: string; timer: unknown } | undefined;
@@ -149,6 +159,7 @@ export class AssessmentClient {
       pongTimeoutMs: options.pongTimeoutMs ?? DEFAULTS.pongTimeoutMs,
       maxConnectionAgeMs: options.maxConnectionAgeMs ?? DEFAULTS.maxConnectionAgeMs,
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      refreshBeforeExpiryMs: options.refreshBeforeExpiryMs ?? DEFAULTS.refreshBeforeExpiryMs,
       random,
       now: options.now ?? Date.now,
       timers: options.timers ?? defaultTimers(),
@@ -429,6 +440,8 @@ export class AssessmentClient {
       authenticated: false,
       replacedByHandover: false,
       authTimer: undefined,
+      token,
+      refreshing: false,
     };
     // Connecting and authenticating share one deadline; a socket stuck in either is given up.
     connection.authTimer = this.options.timers.setTimeout(() => {
@@ -642,9 +655,13 @@ export class AssessmentClient {
     if (!this.running) return;
     this.options.timers.clearTimeout(connection.authTimer);
     connection.authTimer = undefined;
-    connection.authenticated = true;
-    let cause: 'connect' | 'reconnect' | 'handover';
-    if (connection === this.handover) {
+    let cause: AuthSuccessMeta['cause'];
+    const refreshed = connection.authenticated && connection === this.current;
+    connection.refreshing = false;
+    if (refreshed) {
+      cause = 'refresh';
+      this.resetFlight(); // requests refused while the token was stale are sent again below
+    } else if (connection === this.handover) {
       cause = 'handover';
       const old = this.current;
       this.handover = undefined;
@@ -657,17 +674,19 @@ export class AssessmentClient {
     } else {
       return;
     }
+    connection.authenticated = true;
     this.everAuthenticated = true;
     this.expiredTokenRetried = false;
     this.lastAuth = data;
     this.userId = data.user_id;
-    this.backoff.connected(this.options.now());
+    if (!refreshed) this.backoff.connected(this.options.now());
     this.outboxRetries = 0;
     const dropped = this.outbox.adoptUser(data.user_id);
     if (dropped.length > 0) this.emitOutbox();
-    this.stopConnectionTimers();
+    if (!refreshed) this.stopConnectionTimers();
     this.scheduleHeartbeat();
-    this.scheduleHandover(connection);
+    if (!refreshed) this.scheduleHandover(connection);
+    this.scheduleRefresh(connection);
     this.setState('open', {});
     this.events.emit('auth_success', data, { ...meta, cause });
     this.resendPending(connection);
@@ -738,6 +757,9 @@ export class AssessmentClient {
       } else {
         this.scheduleOutboxRetry();
       }
+    } else if (code === 'not_authenticated' && requestId !== undefined && this.pending.has(requestId)) {
+      // Refused because the token expired: kept, and sent again after the refresh below.
+      this.pending.markUnsent(requestId);
     } else {
       this.pending.settle(frame);
     }
@@ -748,8 +770,8 @@ export class AssessmentClient {
       source: 'server',
     });
     if (code === 'not_authenticated' && connection === this.current && connection.authenticated) {
-      // The server no longer knows this connection as authenticated: reconnect and auth again.
-      this.connectionFailed(connection);
+      // The token expired (or the server forgot the auth): authenticate again with a fresh token.
+      void this.refreshAuth(connection, 'refused');
     }
   }
 
@@ -851,6 +873,57 @@ export class AssessmentClient {
     this.events.emit('outbox', this.outbox.entries());
   }
 
+  // ---------------------------------------------------------------- token refresh
+
+  /** Sends `auth` with a fresh token shortly before the current one expires. */
+  private scheduleRefresh(connection: Connection): void {
+    this.options.timers.clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    const expiresAt = tokenExpiryMs(connection.token);
+    if (expiresAt === undefined) return;
+    const left = expiresAt - this.options.now();
+    // At most refreshBeforeExpiryMs early, and never before half the token's remaining life, so a
+    // short-lived token does not cause a refresh storm.
+    const delay = Math.max(1000, left - this.options.refreshBeforeExpiryMs, left / 2);
+    this.refreshTimer = this.options.timers.setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.refreshAuth(connection, 'scheduled');
+    }, delay);
+  }
+
+  /**
+   * Authenticates the open connection again with a new token (protocol: a second `auth` of the same
+   * user refreshes the token and answers with a fresh `auth_success`).
+   */
+  private async refreshAuth(connection: Connection, reason: 'scheduled' | 'refused'): Promise<void> {
+    if (connection.refreshing || !connection.authenticated) return;
+    connection.refreshing = true;
+    const token = await this.fetchToken();
+    if (!this.running || connection !== this.current) return;
+    if (token === undefined) {
+      // No token now: a reconnect retries getToken() with backoff.
+      this.connectionFailed(connection);
+      return;
+    }
+    if (token === connection.token) {
+      connection.refreshing = false;
+      // The same token again. Early, that is fine: the server says when it is stale. Once the
+      // server refused it, reconnect: a token it calls expired then ends in auth_error expired_token.
+      if (reason === 'refused') this.connectionFailed(connection);
+      return;
+    }
+    connection.token = token;
+    connection.authTimer = this.options.timers.setTimeout(() => {
+      connection.authTimer = undefined;
+      if (connection.refreshing) this.connectionFailed(connection);
+    }, this.options.requestTimeoutMs);
+    this.sendRaw(connection, {
+      action: 'auth',
+      token,
+      ...(this.options.testId === undefined ? {} : { test_id: this.options.testId }),
+    });
+  }
+
   // ---------------------------------------------------------------- liveness
 
   private scheduleHeartbeat(): void {
@@ -901,6 +974,8 @@ export class AssessmentClient {
     t.clearTimeout(this.heartbeatTimer);
     t.clearTimeout(this.ageTimer);
     t.clearTimeout(this.handoverRetryTimer);
+    t.clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
     this.heartbeatTimer = undefined;
     this.ageTimer = undefined;
     this.handoverRetryTimer = undefined;

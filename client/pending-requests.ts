@@ -119,6 +119,12 @@ export class PendingRequests {
     return frames;
   }
 
+  /** The server refused it for a reason that a new auth fixes: send it again after that auth. */
+  markUnsent(requestId: string): void {
+    const entry = this.entries.get(requestId);
+    if (entry !== undefined) entry.sentOn = undefined;
+  }
+
   markSent(requestId: string, connection: object): void {
     const entry = this.entries.get(requestId);
     if (entry !== undefined) entry.sentOn = connection;

@@ -90,8 +90,11 @@ export interface FrameMeta {
 }
 
 export interface AuthSuccessMeta extends FrameMeta {
-  /** `connect`: the first auth; `reconnect`: after a drop; `handover`: the silent proactive reconnect. */
-  cause: 'connect' | 'reconnect' | 'handover';
+  /**
+   * `connect`: the first auth; `reconnect`: after a drop; `handover`: the silent proactive
+   * reconnect; `refresh`: a fresh token sent on the open connection.
+   */
+  cause: 'connect' | 'reconnect' | 'handover' | 'refresh';
 }
 
 export interface ClientErrorEvent {
@@ -199,6 +202,11 @@ export interface AssessmentClientOptions {
   maxConnectionAgeMs?: number;
   /** Timeout of every command promise, and of connecting + authenticating. @default 15000 */
   requestTimeoutMs?: number;
+  /**
+   * Send `auth` with a fresh token from getToken() this long before the current token's `exp`
+   * (the server refuses messages once the token has expired). @default 60000
+   */
+  refreshBeforeExpiryMs?: number;
   /** At most this many unacknowledged answers are kept. @default 100 */
   maxOutboxEntries?: number;
   /** Random source in [0, 1) for backoff jitter. @default Math.random */

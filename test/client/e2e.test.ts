@@ -293,6 +293,19 @@ describe('client SDK against the local stack', () => {
     expect(b.client.state).toBe('open');
   });
 
+  it('refreshes a short-lived token on the open connection (a second auth), without reconnecting', async () => {
+    const userId = newUser();
+    const { client, sockets } = makeClient(userId, { getToken: () => stack.token(userId, 2) });
+    await client.connect();
+    const [data, meta] = await next(client, 'auth_success', (_d, m) => m.cause === 'refresh');
+    expect(meta.cause).toBe('refresh');
+    expect(data.user_id).toBe(userId);
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]?.sent.filter((f) => f.action === 'auth')).toHaveLength(2);
+    await expect(client.getTestInfo()).resolves.toMatchObject({ test_id: 'demo' });
+    expect(client.state).toBe('open');
+  });
+
   describe('with a short maximum connection age', () => {
     let shortLived: LocalStackProcess;
     beforeAll(async () => {
