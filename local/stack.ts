@@ -24,8 +24,8 @@ import type { TableName } from '../lambdas/adapters/dynamodb/table-definitions';
 import { putTestDefinition } from '../lambdas/adapters/dynamodb/test-catalog';
 import { ENV } from '../lambdas/config';
 import type { TestDefinition } from '../lambdas/core/ports';
-import { parseTestDefinition } from '../lambdas/core/test-definition';
 import { ROUTES, SCHEDULED_JOBS } from '../lambdas/routes';
+import { readTestDefinitionFiles } from '../scripts/test-definition-files';
 import { ConnectionPool } from './connection-pool';
 import { lockDataDir } from './data-lock';
 import { createDemoHandler, loadDemoAssetFactory } from './demo-assets';
@@ -125,28 +125,6 @@ function loadHandler(rootDir: string, entry: string): LambdaHandler {
   return loaded.handler as LambdaHandler;
 }
 
-/** Reads and validates every `*.json` in the folder; nothing is stored unless all are valid. */
-export async function readTestDefinitions(dir: string): Promise<TestDefinition[]> {
-  const files = (await readdir(dir)).filter((file) => file.endsWith('.json')).sort();
-  const definitions: TestDefinition[] = [];
-  for (const file of files) {
-    const source = path.join(dir, file);
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(source, 'utf8'));
-    } catch (error) {
-      throw new Error(
-        `${source} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    definitions.push(parseTestDefinition(json, source));
-  }
-  const ids = definitions.map((d) => d.test_id);
-  const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
-  if (duplicate !== undefined) throw new Error(`test_id ${duplicate} is defined twice in ${dir}`);
-  return definitions;
-}
-
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   if (running) {
     throw new Error('a local stack is already running in this process (handlers read their env once)');
@@ -181,7 +159,7 @@ async function start(
 
   // Validate the test definitions before anything starts: a bad file stops the stack at once.
   const testDefinitionsDir = path.resolve(rootDir, options.testDefinitionsDir ?? 'test-definitions');
-  const definitions = await readTestDefinitions(testDefinitionsDir);
+  const definitions = await readTestDefinitionFiles([testDefinitionsDir]);
 
   // 1. DynamoDB.
   if (dataDir) cleanups.push(await lockDataDir(dataDir));

@@ -50,7 +50,7 @@ export function createCore(deps: CoreDeps): Core {
     auth: guarded('auth', async (connectionId, body) => {
       const json = parseJsonObject(body);
       if (!json.ok) {
-        await outbound.send(connectionId, outbound.error(json.code, json.message));
+        await outbound.send(connectionId, outbound.error(json.code, json.message, json.requestId));
         return;
       }
       await authenticate(deps, outbound, lifecycle, connectionId, parseAuthFrame(json.value));

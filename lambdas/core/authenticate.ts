@@ -25,9 +25,13 @@ export async function authenticate(
     outbound.rejectAuth(connectionId, code, message, requestId);
 
   if (!request.token) return reject('missing_token', 'token is required');
-  if (request.testId !== undefined && !isValidTestId(request.testId)) {
-    return reject('invalid_test_id', 'test_id must match ^[A-Za-z0-9-]{1,64}$ and must not be "general"');
+  if (
+    request.testId !== undefined &&
+    (typeof request.testId !== 'string' || !isValidTestId(request.testId))
+  ) {
+    return reject('invalid_test_id', 'test_id must be a string matching ^[A-Za-z0-9-]{1,64}$, not "general"');
   }
+  const requestedTestId = request.testId;
 
   const [known, check] = await Promise.all([
     deps.connections.get(connectionId),
@@ -57,7 +61,7 @@ export async function authenticate(
     return reject('forbidden', 'this connection is authenticated as another user');
   }
 
-  const testId = connection.testId ?? request.testId ?? null;
+  const testId = connection.testId ?? requestedTestId ?? null;
   const key = connectionKey(check.userId, testId);
   const authenticated = {
     ...connection,

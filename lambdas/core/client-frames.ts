@@ -5,16 +5,24 @@
 import * as v from 'valibot';
 import { MAX_FRAME_BYTES, MESSAGE_TYPES, type MessageType } from './protocol';
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; code: FrameErrorCode; message: string };
+export type Parsed<T> =
+  | { ok: true; value: T }
+  | { ok: false; code: FrameErrorCode; message: string; requestId?: string };
 type FrameErrorCode = 'invalid_json' | 'invalid_message' | 'unknown_type' | 'message_too_large';
 
-const REQUEST_ID = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+/**
+ * Replies echo the frame's request_id even when it is malformed (too long, say), so the client
+ * can match the error to what it sent; only absurd sizes are not echoed.
+ */
+const MAX_ECHOED_REQUEST_ID = 1024;
 
-/** The request id to echo on any reply, when the frame carried a well-formed one. */
+/** The request id to echo on any reply to this frame, when it carried a string one. */
 export function echoableRequestId(frame: unknown): string | undefined {
   if (typeof frame !== 'object' || frame === null) return undefined;
   const candidate = (frame as Record<string, unknown>).request_id;
-  return v.is(REQUEST_ID, candidate) ? candidate : undefined;
+  return typeof candidate === 'string' && candidate.length > 0 && candidate.length <= MAX_ECHOED_REQUEST_ID
+    ? candidate
+    : undefined;
 }
 
 /** Parses a frame body into a JSON object, enforcing the frame size limit first. */
@@ -22,18 +30,26 @@ export function parseJsonObject(body: string | undefined | null): Parsed<Record<
   if (body === undefined || body === null || body === '') {
     return { ok: false, code: 'invalid_json', message: 'frame is empty; send a JSON object' };
   }
-  if (Buffer.byteLength(body, 'utf8') > MAX_FRAME_BYTES) {
-    return { ok: false, code: 'message_too_large', message: `frame exceeds ${MAX_FRAME_BYTES} bytes` };
-  }
   let value: unknown;
+  let parseError = false;
   try {
     value = JSON.parse(body);
   } catch {
-    return { ok: false, code: 'invalid_json', message: 'frame is not valid JSON' };
+    parseError = true;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, code: 'invalid_json', message: 'frame must be a JSON object' };
+  const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (Buffer.byteLength(body, 'utf8') > MAX_FRAME_BYTES) {
+    // API Gateway already bounds messages at 128 KB, so parsing one to echo its request_id is cheap.
+    const requestId = isObject ? echoableRequestId(value) : undefined;
+    return {
+      ok: false,
+      code: 'message_too_large',
+      message: `message exceeds ${MAX_FRAME_BYTES} bytes`,
+      ...(requestId ? { requestId } : {}),
+    };
   }
+  if (parseError) return { ok: false, code: 'invalid_json', message: 'frame is not valid JSON' };
+  if (!isObject) return { ok: false, code: 'invalid_json', message: 'frame must be a JSON object' };
   return { ok: true, value: value as Record<string, unknown> };
 }
 
@@ -50,14 +66,17 @@ function describeIssues(issues: v.BaseIssue<unknown>[]): string {
 
 export interface AuthFrame {
   token?: string;
-  testId?: string;
+  /** The frame's test_id; a value that is not a string is kept as is, to be refused. */
+  testId?: string | { notAString: unknown };
   requestId?: string;
 }
 
 /** Token and test id checks that have their own auth_error codes happen in the auth use case. */
 export function parseAuthFrame(frame: Record<string, unknown>): AuthFrame {
   const token = typeof frame.token === 'string' && frame.token.length > 0 ? frame.token : undefined;
-  const testId = frame.test_id === undefined || frame.test_id === null ? undefined : String(frame.test_id);
+  const raw = frame.test_id;
+  const testId =
+    raw === undefined || raw === null ? undefined : typeof raw === 'string' ? raw : { notAString: raw };
   const requestId = echoableRequestId(frame);
   return {
     ...(token === undefined ? {} : { token }),

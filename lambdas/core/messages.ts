@@ -30,7 +30,7 @@ async function framesFor(
   body: string | undefined,
 ): Promise<ServerFrame[]> {
   const json = parseJsonObject(body);
-  if (!json.ok) return [outbound.error(json.code, json.message)];
+  if (!json.ok) return [outbound.error(json.code, json.message, json.requestId)];
   const echo = echoableRequestId(json.value);
 
   const now = deps.clock.now();

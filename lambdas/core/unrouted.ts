@@ -9,7 +9,7 @@ export async function unrouted(
 ): Promise<void> {
   const json = parseJsonObject(body);
   if (!json.ok) {
-    await outbound.send(connectionId, outbound.error(json.code, json.message));
+    await outbound.send(connectionId, outbound.error(json.code, json.message, json.requestId));
     return;
   }
   const action = json.value.action;

@@ -62,6 +62,8 @@ describe('auth', () => {
     ['missing_token', {}],
     ['invalid_token', { token: 'garbage' }],
     ['invalid_test_id', { token: 'x', test_id: 'bad_id' }],
+    ['invalid_test_id', { token: 'x', test_id: true }],
+    ['invalid_test_id', { token: 'x', test_id: 5 }],
     ['test_mismatch', { token: 'x', test_id: 'other' }],
   ])('answers auth_error %s and closes the connection', async (code, fields) => {
     const conn = await backend.connect('?test_id=quiz-1');
@@ -169,8 +171,12 @@ describe('message and $default', () => {
     expect(await conn.message('dance', { request_id: 'r2' })).toMatchObject([
       { error: { code: 'unknown_type' }, request_id: 'r2' },
     ]);
+    // A malformed request_id is refused, and still echoed so the client can match the error.
     expect(await conn.message('heartbeat', { request_id: 'x'.repeat(65) })).toMatchObject([
-      { error: { code: 'invalid_message', message: expect.stringContaining('request_id') } },
+      {
+        error: { code: 'invalid_message', message: expect.stringContaining('request_id') },
+        request_id: 'x'.repeat(65),
+      },
     ]);
     expect(await conn.message('heartbeat', { data: 'nope' })).toMatchObject([
       { error: { code: 'invalid_message', message: expect.stringContaining('data') } },
@@ -207,8 +213,13 @@ describe('message and $default', () => {
   it('answers message_too_large for a frame over 32 KB', async () => {
     const conn = await backend.connect('?test_id=quiz-1');
     await conn.auth(await backend.token('u-13'));
-    await conn.send({ action: 'message', type: 'heartbeat', data: { pad: 'x'.repeat(33 * 1024) } });
-    expect(conn.take()).toMatchObject([{ error: { code: 'message_too_large' } }]);
+    await conn.send({
+      action: 'message',
+      type: 'heartbeat',
+      request_id: 'big',
+      data: { pad: 'x'.repeat(33 * 1024) },
+    });
+    expect(conn.take()).toMatchObject([{ error: { code: 'message_too_large' }, request_id: 'big' }]);
   });
 
   it('rate-limits a connection that floods, allowing a burst of 20', async () => {
