@@ -56,7 +56,8 @@ export const ROUTES: readonly RouteSpec[] = [
     routeKey: '$disconnect',
     name: 'disconnect',
     entry: 'lambdas/handlers/disconnect.ts',
-    tables: { connections: 'readWrite' },
+    // Deletes only: its own record (returning what it held) and, conditionally, its key mapping.
+    tables: { connections: 'write' },
     manageConnections: false,
     readsJwtSecret: false,
   },
@@ -64,7 +65,8 @@ export const ROUTES: readonly RouteSpec[] = [
     routeKey: '$default',
     name: 'default',
     entry: 'lambdas/handlers/default.ts',
-    tables: {},
+    // Replying can meet a 410, whose clean-up deletes the gone connection's records.
+    tables: { connections: 'write' },
     manageConnections: true,
     readsJwtSecret: false,
   },

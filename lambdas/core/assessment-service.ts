@@ -4,6 +4,7 @@
  * requests and retries can neither lose an answer nor store one twice.
  */
 import type { CoreDeps } from './deps';
+import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
 import { type ErrorCode, errorFrame, frame, type ServerFrame } from './protocol';
 import { progressOf, questionView, scoreOf, snapshotOf, summaryOf, testInfoOf } from './views';
@@ -112,7 +113,7 @@ export class AssessmentService {
         return [
           this.error('no_active_assessment', 'no assessment started; send start_assessment', requestId),
         ];
-      const earlier = record.requestIds[requestId];
+      const earlier = ownValue(record.requestIds, requestId);
       if (earlier) {
         if (earlier.questionId === questionId && earlier.option === selectedOption) {
           return [this.feedback(questionId, true, record, requestId)];
@@ -126,7 +127,7 @@ export class AssessmentService {
         await this.finish(record, test, 'time_up');
         return [this.error('time_up', 'the time for this assessment is over', requestId)];
       }
-      const answered = record.answers[questionId];
+      const answered = ownValue(record.answers, questionId);
       if (answered !== undefined) {
         if (answered === selectedOption) return [this.feedback(questionId, true, record, requestId)];
         return [

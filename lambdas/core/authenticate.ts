@@ -44,19 +44,19 @@ export async function authenticate(
     connectedAtMs: deps.clock.now(),
     authDeadlineMs: deps.clock.now(),
   };
-  if (request.testId !== undefined && connection.testId !== null && request.testId !== connection.testId) {
+  if (!check.ok) return reject(check.code, check.reason);
+  if (requestedTestId !== undefined && connection.testId !== null && requestedTestId !== connection.testId) {
     return reject(
       'test_mismatch',
-      `test_id ${request.testId} does not match the connection's ${connection.testId}`,
+      `test_id ${requestedTestId} does not match the connection's ${connection.testId}`,
     );
   }
-  if (request.testId !== undefined && connection.auth && connection.testId === null) {
+  if (requestedTestId !== undefined && connection.auth && connection.testId === null) {
     return reject(
       'test_mismatch',
       'an authenticated general connection cannot switch to a test; open a new one',
     );
   }
-  if (!check.ok) return reject(check.code, check.reason);
   if (connection.auth && connection.auth.userId !== check.userId) {
     return reject('forbidden', 'this connection is authenticated as another user');
   }
@@ -69,13 +69,21 @@ export async function authenticate(
     auth: { userId: check.userId, key, tokenExpiresAtMs: check.expiresAtMs },
   };
 
-  const [previousHolder, , recovery] = await Promise.all([
+  const [claim, saved, recovery] = await Promise.allSettled([
     deps.connections.claimKey(key, connectionId),
     deps.connections.saveAuthenticated(authenticated),
     testId === null ? Promise.resolve(null) : loadRecovery(deps, check.userId, testId),
   ]);
+  // Once the key is ours, the older holder must be told and closed even if another write failed:
+  // a retry would find the key already ours and never name the older connection again.
+  const previousHolder = claim.status === 'fulfilled' ? claim.value : null;
+  if (claim.status === 'rejected' || saved.status === 'rejected') {
+    if (previousHolder !== null) await replace(deps, outbound, previousHolder, key);
+    throw claim.status === 'rejected' ? claim.reason : (saved as PromiseRejectedResult).reason;
+  }
 
   deps.telemetry.count(connection.auth ? 'reauthenticated' : 'authenticated');
+  const found: Recovery | null = recovery.status === 'fulfilled' ? recovery.value : { failed: true };
 
   const base: AuthSuccessData = {
     user_id: check.userId,
@@ -84,17 +92,17 @@ export async function authenticate(
     recovered: false,
   };
   const frames: ServerFrame[] = [];
-  if (recovery === null) {
+  if (found === null) {
     frames.push(outbound.frame('auth_success', base, requestId));
-  } else if ('failed' in recovery) {
+  } else if ('failed' in found) {
     frames.push(outbound.frame('auth_success', { ...base, recovery_error: true }, requestId));
   } else {
-    const settled = await settle(deps, lifecycle, recovery);
+    const settled = await settle(deps, lifecycle, found);
     if (settled === 'failed') {
       frames.push(outbound.frame('auth_success', { ...base, recovery_error: true }, requestId));
-    } else if (settled?.status === 'in_progress' && recovery.test) {
+    } else if (settled?.status === 'in_progress' && found.test) {
       deps.telemetry.count('recovered');
-      const snapshot = snapshotOf(settled, recovery.test, deps.clock.now());
+      const snapshot = snapshotOf(settled, found.test, deps.clock.now());
       frames.push(
         outbound.frame(
           'auth_success',
@@ -154,7 +162,10 @@ async function settle(
 async function replace(deps: CoreDeps, outbound: Outbound, previous: string, key: string): Promise<void> {
   deps.telemetry.count('session_replaced');
   const sent = await outbound.send(previous, outbound.frame('session_replaced', { connection_id: key }));
-  if (sent === 'sent') await deps.notifier.close(previous);
-  // Its own record goes now, so a frame it sends before the close lands is not_authenticated.
-  await deps.connections.removeConnection(previous);
+  // A 410 already removed its records; otherwise its own record goes now, so a frame it sends
+  // before the close lands is not_authenticated.
+  if (sent === 'sent') {
+    await deps.notifier.close(previous);
+    await deps.connections.removeConnection(previous);
+  }
 }

@@ -1,5 +1,6 @@
 /** Builds what the client sees of tests and assessments. The correct option never leaves here. */
 
+import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
 import type { AssessmentSnapshot, CompletedSummary, Progress, QuestionView } from './protocol';
 
@@ -52,9 +53,10 @@ export function snapshotOf(
     remaining_seconds: remainingSeconds(record, nowMs),
     progress: progressOf(record),
     ...(current ? { current_question: current } : {}),
-    answers: test.questions
-      .filter((q) => record.answers[q.question_id] !== undefined)
-      .map((q) => ({ question_id: q.question_id, selected_option: record.answers[q.question_id] as string })),
+    answers: test.questions.flatMap((q) => {
+      const selected = ownValue(record.answers, q.question_id);
+      return selected === undefined ? [] : [{ question_id: q.question_id, selected_option: selected }];
+    }),
   };
 }
 
@@ -72,7 +74,7 @@ export function summaryOf(record: AssessmentRecord): CompletedSummary {
 }
 
 export function scoreOf(record: AssessmentRecord, test: TestDefinition): number {
-  return test.questions.filter((q) => record.answers[q.question_id] === q.correct_option).length;
+  return test.questions.filter((q) => ownValue(record.answers, q.question_id) === q.correct_option).length;
 }
 
 export function testInfoOf(test: TestDefinition) {

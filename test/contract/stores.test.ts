@@ -182,3 +182,43 @@ describe.each(stores)('AssessmentStore (%s)', (_name, make) => {
     expect(await store.findOverdue(T0, 1000)).not.toContainEqual({ userId: a.userId, testId: a.testId });
   });
 });
+
+describe.each(stores)('AssessmentStore with prototype-named keys (%s)', (_name, make) => {
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    'stores and reads back %s as a plain key',
+    async (name) => {
+      const store = make();
+      const a: NewAssessment = {
+        userId: unique('proto'),
+        testId: 'quiz',
+        assessmentId: unique('a'),
+        threadId: unique('t'),
+        startedAtMs: T0,
+        deadlineMs: T0 + 60_000,
+        total: 2,
+      };
+      const created = await store.create(a);
+      expect(Object.hasOwn(created.record.requestIds, name)).toBe(false);
+      const write = {
+        userId: a.userId,
+        testId: a.testId,
+        questionId: name,
+        option: 'x',
+        questionIndex: 0,
+        requestId: name,
+        nowMs: T0 + 1,
+      };
+      const stored = await store.recordAnswer(write);
+      expect(stored?.answeredCount).toBe(1);
+      const read = await store.get(a.userId, a.testId);
+      expect(Object.hasOwn(read?.requestIds ?? {}, name)).toBe(true);
+      expect(Object.getOwnPropertyDescriptor(read?.requestIds, name)?.value).toEqual({
+        questionId: name,
+        option: 'x',
+      });
+      expect(Object.getOwnPropertyDescriptor(read?.answers, name)?.value).toBe('x');
+      // The same request id again is refused by the condition, so the service can call it a duplicate.
+      expect(await store.recordAnswer({ ...write, questionIndex: 1 })).toBeNull();
+    },
+  );
+});

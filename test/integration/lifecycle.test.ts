@@ -204,10 +204,39 @@ describe('answers', () => {
     const [status] = await conn.message('get_assessment_status');
     const stored = (data(status).assessment as { answers: { selected_option: string }[] }).answers;
     expect(stored).toHaveLength(1);
+    const optionOf = new Map(['a', 'b', 'c', 'a', 'b', 'c'].map((option, i) => [`c${i}`, option]));
     for (const reply of replies) {
-      if (reply.type === 'error') expect(reply.error?.code).toBe('already_answered');
-      else expect(data(reply).duplicate === false || stored[0]?.selected_option).toBeTruthy();
+      const sentOption = optionOf.get(String(reply.request_id));
+      if (sentOption === stored[0]?.selected_option) {
+        expect(reply).toMatchObject({ type: 'answer_feedback', data: { accepted: true } });
+      } else {
+        expect(reply).toMatchObject({ type: 'error', error: { code: 'already_answered' } });
+      }
     }
+  });
+});
+
+describe('client-chosen ids', () => {
+  it('treats request ids named like Object properties as plain ids', async () => {
+    const { conn } = await student();
+    await conn.message('start_assessment');
+    expect(await answer(conn, 'q1', 'a', 'toString')).toMatchObject([
+      { type: 'answer_feedback', data: { duplicate: false } },
+      { type: 'question' },
+    ]);
+    expect(await answer(conn, 'q1', 'a', 'constructor')).toMatchObject([
+      { type: 'answer_feedback', data: { duplicate: true } },
+    ]);
+    expect(await answer(conn, 'q2', 'b', '__proto__')).toMatchObject([
+      { type: 'answer_feedback', data: { duplicate: false } },
+      { type: 'question' },
+    ]);
+    expect(await answer(conn, 'q2', 'b', '__proto__')).toMatchObject([
+      { type: 'answer_feedback', data: { duplicate: true } },
+    ]);
+    expect(await answer(conn, 'q3', 'c', '__proto__')).toMatchObject([
+      { error: { code: 'request_id_reused' } },
+    ]);
   });
 });
 

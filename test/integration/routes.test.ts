@@ -64,11 +64,18 @@ describe('auth', () => {
     ['invalid_test_id', { token: 'x', test_id: 'bad_id' }],
     ['invalid_test_id', { token: 'x', test_id: true }],
     ['invalid_test_id', { token: 'x', test_id: 5 }],
-    ['test_mismatch', { token: 'x', test_id: 'other' }],
   ])('answers auth_error %s and closes the connection', async (code, fields) => {
     const conn = await backend.connect('?test_id=quiz-1');
     await conn.send({ action: 'auth', ...fields });
     expect(conn.take()).toMatchObject([{ type: 'auth_error', error: { code } }]);
+    expect(conn.closed).toBe(true);
+  });
+
+  it('checks the token before the test: test_mismatch needs a valid token', async () => {
+    const conn = await backend.connect('?test_id=quiz-1');
+    expect(await conn.auth(await backend.token('u-4b'), { test_id: 'other' })).toMatchObject([
+      { type: 'auth_error', error: { code: 'test_mismatch' } },
+    ]);
     expect(conn.closed).toBe(true);
   });
 
@@ -244,6 +251,19 @@ describe('410 from @connections', () => {
     conn.drop(); // gone without a $disconnect
     await conn.send({ action: 'message', type: 'heartbeat' });
     expect(await holderOf('u-15_quiz-1')).toBeNull();
+  });
+});
+
+describe('410 on another connection', () => {
+  it('replacing a connection that is already gone removes its records and keeps the new mapping', async () => {
+    const old = await backend.connect('?test_id=quiz-1');
+    await old.auth(await backend.token('u-17'));
+    old.drop(); // its $disconnect never came
+    const fresh = await backend.connect('?test_id=quiz-1');
+    expect((await fresh.auth(await backend.token('u-17')))[0]?.type).toBe('auth_success');
+    expect(await registry().get(old.id)).toBeNull();
+    expect(await holderOf('u-17_quiz-1')).toBe(fresh.id);
+    expect((await registry().get(fresh.id))?.auth?.key).toBe('u-17_quiz-1');
   });
 });
 

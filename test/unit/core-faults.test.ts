@@ -1,5 +1,5 @@
 /** Fault paths of the core, on in-memory twins: nothing crashes, every client gets a typed answer. */
-import { InMemoryAssessmentStore } from '../../lambdas/adapters/memory';
+import { InMemoryAssessmentStore, InMemoryConnectionRegistry } from '../../lambdas/adapters/memory';
 import { twinCore } from '../support/twins';
 
 describe('faults', () => {
@@ -97,5 +97,37 @@ describe('faults', () => {
       'invalid_json',
       'invalid_json',
     ]);
+  });
+
+  it('a failed auth write still replaces the older connection, and the retry succeeds', async () => {
+    const connections = new InMemoryConnectionRegistry();
+    const { open, deps } = twinCore({ connections });
+    const old = await open('quiz-1');
+    await old.send({ action: 'auth', token: 'user:gina' });
+    const realSave = connections.saveAuthenticated.bind(connections);
+    connections.saveAuthenticated = async () => {
+      throw new Error('throttled');
+    };
+    const fresh = await open('quiz-1');
+    expect(await fresh.send({ action: 'auth', token: 'user:gina', request_id: 'a1' })).toMatchObject([
+      { type: 'error', error: { code: 'internal_error' }, request_id: 'a1' },
+    ]);
+    expect(deps.notifier.framesFor(old.id).map((f) => f.type)).toEqual(['auth_success', 'session_replaced']);
+    expect(deps.notifier.closed).toContain(old.id);
+    connections.saveAuthenticated = realSave;
+    expect((await fresh.send({ action: 'auth', token: 'user:gina' }))[0]?.type).toBe('auth_success');
+    expect(connections.keys.get('gina_quiz-1')).toBe(fresh.id);
+  });
+
+  it('a 410 from the replaced connection removes its records and keeps the new mapping', async () => {
+    const { open, deps } = twinCore();
+    const old = await open('quiz-1');
+    await old.send({ action: 'auth', token: 'user:hank' });
+    deps.notifier.gone.add(old.id); // gone without a $disconnect
+    const fresh = await open('quiz-1');
+    expect((await fresh.send({ action: 'auth', token: 'user:hank' }))[0]?.type).toBe('auth_success');
+    expect(deps.connections.connections.has(old.id)).toBe(false);
+    expect(deps.connections.keys.get('hank_quiz-1')).toBe(fresh.id);
+    expect(deps.connections.connections.get(fresh.id)?.auth?.key).toBe('hank_quiz-1');
   });
 });

@@ -61,8 +61,8 @@ function toRecord(item: AssessmentItem): AssessmentRecord {
     deadlineMs: item.deadlineMs,
     total: item.total,
     answeredCount: item.answeredCount,
-    answers: item.answers ?? {},
-    requestIds: item.requestIds ?? {},
+    answers: fromStoredMap(item.answers),
+    requestIds: fromStoredMap(item.requestIds),
     ...(item.status === 'completed' && item.completionReason
       ? {
           completion: {
@@ -73,6 +73,21 @@ function toRecord(item: AssessmentItem): AssessmentRecord {
         }
       : {}),
   };
+}
+
+/**
+ * Map keys are stored with a prefix: the SDK's unmarshalling drops a key named `__proto__`, and
+ * request ids are chosen by clients, so a stored key must never be a bare client string.
+ */
+const STORED_KEY_PREFIX = '=';
+const storedKey = (key: string) => `${STORED_KEY_PREFIX}${key}`;
+
+function fromStoredMap<T>(stored: Record<string, T> | undefined): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(stored ?? {})
+      .filter(([key]) => key.startsWith(STORED_KEY_PREFIX))
+      .map(([key, value]) => [key.slice(STORED_KEY_PREFIX.length), value]),
+  );
 }
 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
@@ -132,8 +147,8 @@ export class DynamoAssessmentStore implements AssessmentStore {
         ConditionExpression:
           '#status = :inProgress AND answeredCount = :index AND deadlineMs > :now AND attribute_not_exists(requestIds.#request)',
         ExpressionAttributeNames: {
-          '#question': write.questionId,
-          '#request': write.requestId,
+          '#question': storedKey(write.questionId),
+          '#request': storedKey(write.requestId),
           '#status': 'status',
         },
         ExpressionAttributeValues: {

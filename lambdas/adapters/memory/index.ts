@@ -2,6 +2,8 @@
  * In-memory twins of the ports, for fast unit tests. They keep the same conditional semantics
  * as the DynamoDB adapters (the shared contract tests run against both).
  */
+
+import { setOwn } from '../../core/own-keys';
 import type {
   AnswerWrite,
   AssessmentRecord,
@@ -116,12 +118,12 @@ export class InMemoryAssessmentStore implements AssessmentStore {
       record?.status !== 'in_progress' ||
       record.answeredCount !== write.questionIndex ||
       record.deadlineMs <= write.nowMs ||
-      record.requestIds[write.requestId] !== undefined
+      Object.hasOwn(record.requestIds, write.requestId)
     ) {
       return null;
     }
-    record.answers[write.questionId] = write.option;
-    record.requestIds[write.requestId] = { questionId: write.questionId, option: write.option };
+    setOwn(record.answers, write.questionId, write.option);
+    setOwn(record.requestIds, write.requestId, { questionId: write.questionId, option: write.option });
     record.answeredCount++;
     return clone(record);
   }
