@@ -171,7 +171,7 @@ export class AssessmentService {
   }
 
   /** Finishes an in-progress assessment whose deadline has passed; returns the current record. */
-  async settleDeadline(record: AssessmentRecord, test: TestDefinition): Promise<AssessmentRecord> {
+  async settleDeadline(record: AssessmentRecord, test: TestDefinition | null): Promise<AssessmentRecord> {
     if (record.status === 'in_progress' && record.deadlineMs <= this.deps.clock.now()) {
       return this.finish(record, test, 'time_up');
     }
@@ -184,7 +184,8 @@ export class AssessmentService {
    */
   async finish(
     initial: AssessmentRecord,
-    test: TestDefinition,
+    /** Null when the test was deleted: the attempt still finishes (score 0), so it leaves the sweep's index. */
+    test: TestDefinition | null,
     reason: 'submitted' | 'time_up',
   ): Promise<AssessmentRecord> {
     let record: AssessmentRecord | null = initial;
@@ -195,7 +196,7 @@ export class AssessmentService {
         testId: record.testId,
         expectedAnsweredCount: record.answeredCount,
         reason,
-        score: scoreOf(record, test),
+        score: test ? scoreOf(record, test) : 0,
         // A timed-out attempt ended at its deadline, whenever the server noticed.
         completedAtMs: reason === 'time_up' ? record.deadlineMs : this.deps.clock.now(),
       });

@@ -130,4 +130,17 @@ describe('faults', () => {
     expect(deps.connections.keys.get('hank_quiz-1')).toBe(fresh.id);
     expect(deps.connections.connections.get(fresh.id)?.auth?.key).toBe('hank_quiz-1');
   });
+
+  it('the sweep finishes an overdue assessment whose test was deleted, so it leaves the index', async () => {
+    const { open, deps, core, clock } = twinCore();
+    const conn = await open('quiz-1');
+    await conn.send({ action: 'auth', token: 'user:ivy' });
+    await conn.send({ action: 'message', type: 'start_assessment' });
+    deps.tests.tests.delete('quiz-1');
+    clock.advance(301_000);
+    const report = await core.sweep();
+    expect(report).toMatchObject({ finishedOverdue: 1, failures: 0 });
+    expect(await deps.assessments.findOverdue(clock.now(), 10)).toEqual([]);
+    expect((await deps.assessments.get('ivy', 'quiz-1'))?.completion).toMatchObject({ reason: 'time_up', score: 0 });
+  });
 });

@@ -21,15 +21,12 @@ import type {
   CompletionWrite,
   NewAssessment,
 } from '../../core/ports';
+import { IndexShards } from './shards';
 import { ACTIVE_SHARDS, ASSESSMENTS_TABLE } from './table-definitions';
 
 const ACTIVE_INDEX = ASSESSMENTS_TABLE.indexes[0]?.indexName ?? 'active-by-deadline';
 
-function shardOf(pk: string): string {
-  let hash = 0;
-  for (let i = 0; i < pk.length; i++) hash = (hash * 31 + pk.charCodeAt(i)) >>> 0;
-  return `active#${hash % ACTIVE_SHARDS}`;
-}
+const ACTIVE = new IndexShards('active', ACTIVE_SHARDS);
 
 interface AssessmentItem {
   pk: string;
@@ -118,7 +115,7 @@ export class DynamoAssessmentStore implements AssessmentStore {
       answeredCount: 0,
       answers: {},
       requestIds: {},
-      activeShard: shardOf(pk),
+      activeShard: ACTIVE.of(pk),
     };
     try {
       await this.doc.send(
@@ -199,13 +196,14 @@ export class DynamoAssessmentStore implements AssessmentStore {
 
   async findOverdue(nowMs: number, limit: number): Promise<{ userId: string; testId: string }[]> {
     const found: { userId: string; testId: string }[] = [];
-    for (let shard = 0; shard < ACTIVE_SHARDS && found.length < limit; shard++) {
+    for (const shard of ACTIVE.all()) {
+      if (found.length >= limit) break;
       const { Items = [] } = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: ACTIVE_INDEX,
           KeyConditionExpression: 'activeShard = :shard AND deadlineMs <= :now',
-          ExpressionAttributeValues: { ':shard': `active#${shard}`, ':now': nowMs },
+          ExpressionAttributeValues: { ':shard': shard, ':now': nowMs },
           Limit: limit - found.length,
         }),
       );

@@ -15,9 +15,10 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionAuth, ConnectionRecord, ConnectionRegistry } from '../../core/ports';
-import { CONNECTION_RECORD_TTL_SECONDS, CONNECTIONS_TABLE } from './table-definitions';
+import { IndexShards } from './shards';
+import { CONNECTION_RECORD_TTL_SECONDS, CONNECTIONS_TABLE, PENDING_SHARDS } from './table-definitions';
 
-const PENDING_BUCKET = 'pending';
+const PENDING = new IndexShards('pending', PENDING_SHARDS);
 const PENDING_INDEX = CONNECTIONS_TABLE.indexes[0]?.indexName ?? 'pending-by-auth-deadline';
 
 const connectionPk = (connectionId: string) => `C#${connectionId}`;
@@ -60,7 +61,7 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
   ) {}
 
   async registerPending(connection: Omit<ConnectionRecord, 'auth'>): Promise<void> {
-    await this.put({ ...this.baseItem(connection), pendingBucket: PENDING_BUCKET });
+    await this.put({ ...this.baseItem(connection), pendingBucket: PENDING.of(connection.connectionId) });
   }
 
   async get(connectionId: string): Promise<ConnectionRecord | null> {
@@ -153,15 +154,20 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
   }
 
   async findUnauthenticatedOverdue(nowMs: number, limit: number): Promise<ConnectionRecord[]> {
-    const { Items = [] } = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: PENDING_INDEX,
-        KeyConditionExpression: 'pendingBucket = :pending AND authDeadlineMs <= :now',
-        ExpressionAttributeValues: { ':pending': PENDING_BUCKET, ':now': nowMs },
-        Limit: limit,
-      }),
-    );
-    return Items.map((item) => toRecord(item as ConnectionItem));
+    const found: ConnectionRecord[] = [];
+    for (const shard of PENDING.all()) {
+      if (found.length >= limit) break;
+      const { Items = [] } = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: PENDING_INDEX,
+          KeyConditionExpression: 'pendingBucket = :shard AND authDeadlineMs <= :now',
+          ExpressionAttributeValues: { ':shard': shard, ':now': nowMs },
+          Limit: limit - found.length,
+        }),
+      );
+      found.push(...Items.map((item) => toRecord(item as ConnectionItem)));
+    }
+    return found;
   }
 }

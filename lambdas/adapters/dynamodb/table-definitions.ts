@@ -61,5 +61,6 @@ export type TableName = keyof typeof TABLE_DEFINITIONS;
 
 /** Connection and key records outlive API Gateway's 2 h connection maximum. */
 export const CONNECTION_RECORD_TTL_SECONDS = 3 * 60 * 60;
-/** Writes to the active-deadline index are spread over this many partitions. */
+/** Writes to the sparse work indexes are spread over this many partitions each (see shards.ts). */
 export const ACTIVE_SHARDS = 4;
+export const PENDING_SHARDS = 4;
