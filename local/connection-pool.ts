@@ -4,11 +4,12 @@
  * open connections (one that is closing or closed is gone, 410).
  */
 import WebSocket from 'ws';
+/** API Gateway's frame quota: messages it sends are split into frames of at most this size. */
+import { MAX_FRAME_BYTES } from '../lambdas/core/protocol';
 import type { ConnectionFacts } from './events';
 import type { ConnectionDescription, ManagementPool } from './management-api';
 
-/** API Gateway's frame quota: messages it sends are split into frames of at most this size. */
-export const MAX_FRAME_BYTES = 32 * 1024;
+export { MAX_FRAME_BYTES };
 
 export interface LiveConnection extends ConnectionFacts {
   readonly socket: WebSocket;

@@ -1,29 +1,13 @@
-/**
- * The whole backend on one machine: dynalite (DynamoDB) on its own loopback port, the Lambda
- * handlers of lambdas/routes.ts invoked in-process behind the local API Gateway twin, the
- * @connections management API, the scheduled jobs on timers, the demo page and a dev token
- * endpoint, all on one HTTP port.
- *
- * `startLocalStack(options)` -> `{ wsUrl, httpUrl, managementEndpoint, dynamodbEndpoint,
- * tableNames, dataDir, stop() }`.
- *
- * One stack per process: the handler modules read `process.env` once, when first loaded (a Lambda
- * cold start), and Node caches them, so a second stack in the same process would run with the
- * first one's configuration. `startLocalStack` refuses to start a second one while the first is
- * running. Tests start stacks in child processes (test/support/local-stack.ts).
- */
-import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import { createDocumentClient } from '../lambdas/adapters/dynamodb/client';
 import { ensureTables } from '../lambdas/adapters/dynamodb/create-tables';
 import type { TableName } from '../lambdas/adapters/dynamodb/table-definitions';
 import { putTestDefinition } from '../lambdas/adapters/dynamodb/test-catalog';
-import { ENV } from '../lambdas/config';
-import type { TestDefinition } from '../lambdas/core/ports';
+import { ENV, loadConfig } from '../lambdas/config';
 import { ROUTES, SCHEDULED_JOBS } from '../lambdas/routes';
 import { readTestDefinitionFiles } from '../scripts/test-definition-files';
 import { ConnectionPool } from './connection-pool';
@@ -210,6 +194,9 @@ async function start(
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   Object.assign(process.env, env);
+  // The handlers validate this same environment at their cold start; doing it now makes a bad
+  // flag fail the start with the reason, instead of every later invocation.
+  loadConfig(process.env);
   // Metrics are CloudWatch EMF lines on stdout: noise without CloudWatch. Opt back in with
   // POWERTOOLS_METRICS_DISABLED=false.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -224,9 +211,7 @@ async function start(
   });
   cleanups.push(async () => dynamoClient.destroy());
   await ensureTables(dynamoClient, LOCAL_TABLE_NAMES);
-  const documents = DynamoDBDocumentClient.from(dynamoClient, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const documents = createDocumentClient({ client: dynamoClient });
   for (const definition of definitions) {
     await putTestDefinition(documents, LOCAL_TABLE_NAMES.tests, definition);
   }

@@ -3,7 +3,7 @@
  * with a manual clock for the deadline.
  */
 import type { ServerFrame } from '../../lambdas/core/protocol';
-import { Backend, QUIZ, sweepEvent, type TestConnection } from '../support/backend';
+import { Backend, sweepEvent, type TestConnection } from '../support/backend';
 
 let backend: Backend;
 beforeAll(async () => {

@@ -91,6 +91,29 @@ describe('local stack: npm run token', () => {
   });
 });
 
+describe('local stack: configuration', () => {
+  it('refuses to start with a setting the handlers would reject, and says why', async () => {
+    const start = promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'local', 'start.ts'),
+        '--memory',
+        '--port',
+        '0',
+        '--auth-deadline-seconds',
+        '0',
+      ],
+      { cwd: ROOT },
+    );
+    await expect(start).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/AUTH_DEADLINE_SECONDS/),
+    });
+  });
+});
+
 describe('local stack: data on disk, shutdown', () => {
   let dataDir: string;
 

@@ -141,6 +141,9 @@ describe('faults', () => {
     const report = await core.sweep();
     expect(report).toMatchObject({ finishedOverdue: 1, failures: 0 });
     expect(await deps.assessments.findOverdue(clock.now(), 10)).toEqual([]);
-    expect((await deps.assessments.get('ivy', 'quiz-1'))?.completion).toMatchObject({ reason: 'time_up', score: 0 });
+    expect((await deps.assessments.get('ivy', 'quiz-1'))?.completion).toMatchObject({
+      reason: 'time_up',
+      score: 0,
+    });
   });
 });
