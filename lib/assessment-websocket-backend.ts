@@ -22,6 +22,7 @@ import {
   type TableDefinition,
   type TableName,
 } from '../lambdas/adapters/dynamodb/table-definitions';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-names';
 import { ENV } from '../lambdas/config';
 import { type FunctionSpec, ROUTES, SCHEDULED_JOBS, type TableAccess } from '../lambdas/routes';
 import { ACCESS_LOG_FORMAT } from './access-log-format';
@@ -127,10 +128,6 @@ const ROUTE_TIMEOUT = Duration.seconds(10);
  * last batch 8 s and still ends before the next run, a minute later.
  */
 const JOB_TIMEOUT = Duration.seconds(58);
-// The same values lambdas/adapters/powertools-telemetry.ts passes to Powertools (a test checks),
-// so dashboards and alarms can rely on them whichever one takes effect.
-const POWERTOOLS_SERVICE_NAME = 'assessment-websocket';
-export const METRICS_NAMESPACE = 'AssessmentBackend';
 
 /**
  * API Gateway WebSocket API, its Lambdas and DynamoDB tables for the assessment protocol v1.
@@ -274,7 +271,7 @@ export class AssessmentWebSocketBackend extends Construct {
       [ENV.callbackUrl]: this.stage.callbackUrl,
       [ENV.userIdClaim]: options.userIdClaim,
       [ENV.authDeadlineSeconds]: String(options.authDeadlineSeconds),
-      POWERTOOLS_SERVICE_NAME,
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       // The bundles ship source maps; without this flag stack traces point into minified code.
       NODE_OPTIONS: '--enable-source-maps',

@@ -2,12 +2,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Telemetry } from '../core/ports';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './telemetry-names';
 
-export const METRICS_NAMESPACE = 'AssessmentBackend';
+export { METRICS_NAMESPACE } from './telemetry-names';
 
 export class PowertoolsTelemetry implements Telemetry {
-  readonly logger = new Logger({ serviceName: 'assessment-websocket' });
-  readonly metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'assessment-websocket' });
+  readonly logger = new Logger({ serviceName: SERVICE_NAME });
+  readonly metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
   info(message: string, details: Record<string, unknown> = {}): void {
     this.logger.info(message, details);

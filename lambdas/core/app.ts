@@ -21,7 +21,7 @@ export interface Core {
 
 export function createCore(deps: CoreDeps): Core {
   const outbound = new Outbound(deps);
-  const lifecycle = new AssessmentService(deps);
+  const lifecycle = new AssessmentService(deps, outbound);
 
   /**
    * A fault answers the client with `internal_error` (and its request_id) instead of a crash.

@@ -4,9 +4,10 @@
  * requests and retries can neither lose an answer nor store one twice.
  */
 import type { CoreDeps } from './deps';
+import type { Outbound } from './outbound';
 import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
-import { type ErrorCode, errorFrame, frame, type ServerFrame } from './protocol';
+import type { ErrorCode, ServerFrame } from './protocol';
 import { progressOf, questionView, scoreOf, snapshotOf, summaryOf, testInfoOf } from './views';
 
 type Deps = Pick<CoreDeps, 'assessments' | 'clock' | 'ids' | 'telemetry'>;
@@ -21,10 +22,13 @@ export interface Caller {
 }
 
 export class AssessmentService {
-  constructor(private readonly deps: Deps) {}
+  constructor(
+    private readonly deps: Deps,
+    private readonly outbound: Pick<Outbound, 'frame' | 'error'>,
+  ) {}
 
   testInfo(caller: Caller): ServerFrame[] {
-    return [this.frame('test_info', testInfoOf(caller.test), caller.requestId)];
+    return [this.outbound.frame('test_info', testInfoOf(caller.test), caller.requestId)];
   }
 
   async start(caller: Caller): Promise<ServerFrame[]> {
@@ -43,14 +47,20 @@ export class AssessmentService {
     const current = await this.settleDeadline(record, caller.test);
     if (current.status === 'completed') {
       // One attempt per user and test; the outcome stays available via get_assessment_status.
-      return [this.error('assessment_completed', 'this assessment is already completed', caller.requestId)];
+      return [
+        this.outbound.error('assessment_completed', 'this assessment is already completed', caller.requestId),
+      ];
     }
     const snapshot = snapshotOf(current, caller.test, this.deps.clock.now());
     const frames = [
-      this.frame(created ? 'assessment_started' : 'assessment_recovered', snapshot, caller.requestId),
+      this.outbound.frame(
+        created ? 'assessment_started' : 'assessment_recovered',
+        snapshot,
+        caller.requestId,
+      ),
     ];
     if (snapshot.current_question)
-      frames.push(this.frame('question', snapshot.current_question, caller.requestId));
+      frames.push(this.outbound.frame('question', snapshot.current_question, caller.requestId));
     return frames;
   }
 
@@ -60,9 +70,13 @@ export class AssessmentService {
     const view = questionView(caller.test, found.record.answeredCount, found.record, this.deps.clock.now());
     if (!view)
       return [
-        this.error('all_answered', 'every question is answered; send complete_assessment', caller.requestId),
+        this.outbound.error(
+          'all_answered',
+          'every question is answered; send complete_assessment',
+          caller.requestId,
+        ),
       ];
-    return [this.frame('question', view, caller.requestId)];
+    return [this.outbound.frame('question', view, caller.requestId)];
   }
 
   async submitAnswer(
@@ -75,7 +89,7 @@ export class AssessmentService {
     const question = test.questions[questionIndex];
     if (!question) {
       return [
-        this.error(
+        this.outbound.error(
           'invalid_question',
           `question ${JSON.stringify(questionId)} is not in this test`,
           requestId,
@@ -84,7 +98,11 @@ export class AssessmentService {
     }
     if (!question.options.includes(selectedOption)) {
       return [
-        this.error('invalid_message', 'data.selected_option must be one of the question options', requestId),
+        this.outbound.error(
+          'invalid_message',
+          'data.selected_option must be one of the question options',
+          requestId,
+        ),
       ];
     }
 
@@ -103,40 +121,44 @@ export class AssessmentService {
         this.deps.telemetry.count('answer_stored');
         const frames = [this.feedback(questionId, false, stored, requestId)];
         const next = questionView(test, stored.answeredCount, stored, this.deps.clock.now());
-        if (next) frames.push(this.frame('question', next, requestId));
+        if (next) frames.push(this.outbound.frame('question', next, requestId));
         return frames;
       }
 
       // The conditional write refused: read the attempt to tell the client exactly why.
       const record = await this.deps.assessments.get(caller.userId, test.test_id);
-      if (!record)
-        return [
-          this.error('no_active_assessment', 'no assessment started; send start_assessment', requestId),
-        ];
+      if (!record) return this.noAssessment(requestId);
       const earlier = ownValue(record.requestIds, requestId);
       if (earlier) {
         if (earlier.questionId === questionId && earlier.option === selectedOption) {
           return [this.feedback(questionId, true, record, requestId)];
         }
         return [
-          this.error('request_id_reused', 'this request_id was used for a different answer', requestId),
+          this.outbound.error(
+            'request_id_reused',
+            'this request_id was used for a different answer',
+            requestId,
+          ),
         ];
       }
       if (record.status === 'completed') return this.completedError(record, requestId);
       if (record.deadlineMs <= this.deps.clock.now()) {
-        await this.finish(record, test, 'time_up');
-        return [this.error('time_up', 'the time for this assessment is over', requestId)];
+        return this.timeUp(record, test, requestId);
       }
       const answered = ownValue(record.answers, questionId);
       if (answered !== undefined) {
         if (answered === selectedOption) return [this.feedback(questionId, true, record, requestId)];
         return [
-          this.error('already_answered', 'this question was answered with a different option', requestId),
+          this.outbound.error(
+            'already_answered',
+            'this question was answered with a different option',
+            requestId,
+          ),
         ];
       }
       if (questionIndex !== record.answeredCount) {
         return [
-          this.error(
+          this.outbound.error(
             'invalid_question',
             'answer the current question first (questions are in order)',
             requestId,
@@ -150,24 +172,22 @@ export class AssessmentService {
 
   async status(caller: Caller): Promise<ServerFrame[]> {
     const record = await this.deps.assessments.get(caller.userId, caller.test.test_id);
-    if (!record) return [this.frame('assessment_status', { is_in_assessment: false }, caller.requestId)];
+    if (!record)
+      return [this.outbound.frame('assessment_status', { is_in_assessment: false }, caller.requestId)];
     const current = await this.settleDeadline(record, caller.test);
     const data =
       current.status === 'completed'
         ? { is_in_assessment: false, assessment: summaryOf(current) }
         : { is_in_assessment: true, assessment: snapshotOf(current, caller.test, this.deps.clock.now()) };
-    return [this.frame('assessment_status', data, caller.requestId)];
+    return [this.outbound.frame('assessment_status', data, caller.requestId)];
   }
 
   async complete(caller: Caller): Promise<ServerFrame[]> {
     const record = await this.deps.assessments.get(caller.userId, caller.test.test_id);
-    if (!record)
-      return [
-        this.error('no_active_assessment', 'no assessment started; send start_assessment', caller.requestId),
-      ];
+    if (!record) return this.noAssessment(caller.requestId);
     const deadlinePassed = record.deadlineMs <= this.deps.clock.now();
     const finished = await this.finish(record, caller.test, deadlinePassed ? 'time_up' : 'submitted');
-    return [this.frame('assessment_completed', summaryOf(finished), caller.requestId)];
+    return [this.outbound.frame('assessment_completed', summaryOf(finished), caller.requestId)];
   }
 
   /** Finishes an in-progress assessment whose deadline has passed; returns the current record. */
@@ -213,28 +233,33 @@ export class AssessmentService {
     caller: Caller,
   ): Promise<{ record: AssessmentRecord } | { frames: ServerFrame[] }> {
     const record = await this.deps.assessments.get(caller.userId, caller.test.test_id);
-    if (!record) {
-      return {
-        frames: [
-          this.error(
-            'no_active_assessment',
-            'no assessment started; send start_assessment',
-            caller.requestId,
-          ),
-        ],
-      };
-    }
+    if (!record) return { frames: this.noAssessment(caller.requestId) };
     if (record.status === 'completed') return { frames: this.completedError(record, caller.requestId) };
     if (record.deadlineMs <= this.deps.clock.now()) {
-      await this.finish(record, caller.test, 'time_up');
-      return { frames: [this.error('time_up', 'the time for this assessment is over', caller.requestId)] };
+      return { frames: await this.timeUp(record, caller.test, caller.requestId) };
     }
     return { record };
   }
 
+  /** The deadline passed while the attempt was still open: finish it, and say so. */
+  private async timeUp(
+    record: AssessmentRecord,
+    test: TestDefinition,
+    requestId?: string,
+  ): Promise<ServerFrame[]> {
+    await this.finish(record, test, 'time_up');
+    return [this.outbound.error('time_up', 'the time for this assessment is over', requestId)];
+  }
+
+  private noAssessment(requestId?: string): ServerFrame[] {
+    return [
+      this.outbound.error('no_active_assessment', 'no assessment started; send start_assessment', requestId),
+    ];
+  }
+
   private completedError(record: AssessmentRecord, requestId?: string): ServerFrame[] {
     const code: ErrorCode = record.completion?.reason === 'time_up' ? 'time_up' : 'assessment_completed';
-    return [this.error(code, 'this assessment is already completed', requestId)];
+    return [this.outbound.error(code, 'this assessment is already completed', requestId)];
   }
 
   private feedback(
@@ -243,18 +268,10 @@ export class AssessmentService {
     record: AssessmentRecord,
     requestId: string,
   ): ServerFrame {
-    return this.frame(
+    return this.outbound.frame(
       'answer_feedback',
       { question_id: questionId, accepted: true, duplicate, progress: progressOf(record) },
       requestId,
     );
-  }
-
-  private frame(type: string, data: object, requestId?: string): ServerFrame {
-    return frame(type, new Date(this.deps.clock.now()), data, requestId);
-  }
-
-  private error(code: ErrorCode, message: string, requestId?: string): ServerFrame {
-    return errorFrame(code, message, new Date(this.deps.clock.now()), requestId);
   }
 }

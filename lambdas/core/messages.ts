@@ -6,10 +6,7 @@ import type { AssessmentService, Caller } from './assessment-service';
 import { echoableRequestId, parseJsonObject, parseMessageFrame } from './client-frames';
 import type { CoreDeps } from './deps';
 import type { Outbound } from './outbound';
-import type { ServerFrame } from './protocol';
-
-/** Token expiry is checked with the same leeway as at auth. */
-const EXPIRY_LEEWAY_MS = 30_000;
+import { type ServerFrame, TOKEN_CLOCK_LEEWAY_SECONDS } from './protocol';
 
 export async function handleMessage(
   deps: CoreDeps,
@@ -40,7 +37,7 @@ async function framesFor(
   ]);
   if (!connection?.auth)
     return [outbound.error('not_authenticated', 'send auth with a valid token first', echo)];
-  if (connection.auth.tokenExpiresAtMs + EXPIRY_LEEWAY_MS <= now) {
+  if (connection.auth.tokenExpiresAtMs + TOKEN_CLOCK_LEEWAY_SECONDS * 1000 <= now) {
     return [outbound.error('not_authenticated', 'the token has expired; send auth with a fresh token', echo)];
   }
   if (!withinBudget) {

@@ -45,6 +45,9 @@ export const MESSAGE_TYPES = [
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
+/** Clock leeway for token times (`exp`, `nbf`), at auth and on later frames alike; at most 60 s. */
+export const TOKEN_CLOCK_LEEWAY_SECONDS = 30;
+
 /** Largest client frame a handler accepts; API Gateway itself refuses frames over 32 KB. */
 export const MAX_FRAME_BYTES = 32 * 1024;
 

@@ -22,10 +22,4 @@ export class CachedTestCatalog implements TestCatalog {
     else this.entries.delete(testId);
     return test;
   }
-
-  /** Lets a caller skip a read it would batch with others when the test is already known. */
-  peek(testId: string): TestDefinition | undefined {
-    const cached = this.entries.get(testId);
-    return cached && cached.expiresAtMs > this.clock.now() ? cached.test : undefined;
-  }
 }

@@ -16,6 +16,6 @@ export async function unrouted(
   const message =
     action === undefined
       ? 'action is required: one of auth, message'
-      : `unknown action ${JSON.stringify(action)}: use auth or message`;
+      : `unknown action ${JSON.stringify(action).slice(0, 80)}: use auth or message`;
   await outbound.send(connectionId, outbound.error('unknown_action', message, echoableRequestId(json.value)));
 }

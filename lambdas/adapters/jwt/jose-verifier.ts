@@ -4,8 +4,7 @@
  */
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { TokenCheck, TokenVerifier } from '../../core/ports';
-
-export const CLOCK_LEEWAY_SECONDS = 30;
+import { TOKEN_CLOCK_LEEWAY_SECONDS } from '../../core/protocol';
 
 export type KeySource = { kind: 'hs256'; secret: () => Promise<string> } | { kind: 'jwks'; jwksUrl: string };
 
@@ -53,7 +52,7 @@ export class JoseTokenVerifier implements TokenVerifier {
       const result = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
         algorithms: this.algorithms,
         requiredClaims: ['exp'],
-        clockTolerance: CLOCK_LEEWAY_SECONDS,
+        clockTolerance: TOKEN_CLOCK_LEEWAY_SECONDS,
         ...(this.options.issuer ? { issuer: this.options.issuer } : {}),
         ...(this.options.audience ? { audience: this.options.audience } : {}),
         ...(this.options.now ? { currentDate: new Date(this.options.now()) } : {}),

@@ -1,0 +1,3 @@
+/** Names dashboards and alarms rely on; shared by the Powertools adapter and the CDK construct. */
+export const SERVICE_NAME = 'assessment-websocket';
+export const METRICS_NAMESPACE = 'AssessmentBackend';
