@@ -3,6 +3,8 @@
  * protocol v1 (shared/protocol-v1.md). No runtime dependencies: browsers use the global
  * WebSocket, Node passes one (e.g. from the `ws` package).
  */
+// The one definition of a valid test id; it has no dependencies, so the SDK stays self-contained.
+import { isValidTestId } from '../lambdas/core/connection-key';
 import { Backoff } from './backoff';
 import { Emitter } from './emitter';
 import { AssessmentClientError } from './errors';
@@ -43,7 +45,6 @@ export { PendingRequests } from './pending-requests';
 export { tokenExpiryMs } from './token';
 export type * from './types';
 
-const TEST_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 const WS_OPEN = 1;
 
 export const DEFAULTS = {
@@ -133,7 +134,7 @@ export class AssessmentClient {
 
   constructor(options: AssessmentClientOptions) {
     if (options.testId !== undefined) {
-      if (!TEST_ID_PATTERN.test(options.testId) || options.testId.toLowerCase() === 'general') {
+      if (!isValidTestId(options.testId)) {
         throw new AssessmentClientError('invalid_test_id', `invalid testId: ${options.testId}`);
       }
     }
