@@ -94,7 +94,13 @@ const ENVELOPE = v.object({
     v.maxLength(64, 'type is too long'),
   ),
   request_id: v.optional(v.pipe(v.string('request_id must be a string'), v.minLength(1), v.maxLength(64))),
-  data: v.optional(v.record(v.string(), v.unknown(), 'data must be an object')),
+  // valibot's record() accepts arrays (and copies them into objects), so arrays are refused first.
+  data: v.optional(
+    v.pipe(
+      v.custom<unknown>((data) => !Array.isArray(data), 'data must be an object'),
+      v.record(v.string(), v.unknown(), 'data must be an object'),
+    ),
+  ),
 });
 
 const SUBMIT_ANSWER = v.object({

@@ -354,6 +354,42 @@ describe('deadline', () => {
   });
 });
 
+describe('hostile frames for every type', () => {
+  const TYPES = [
+    'heartbeat',
+    'get_test_info',
+    'start_assessment',
+    'get_question',
+    'submit_answer',
+    'get_assessment_status',
+    'complete_assessment',
+  ];
+  const hostile: [string, object][] = [
+    ['data that is not an object', { data: 'x' }],
+    ['data that is an array', { data: [1, 2] }],
+    ['a numeric request_id', { request_id: 12 }],
+    ['an empty request_id', { request_id: '' }],
+    ['an oversized request_id', { request_id: 'r'.repeat(65) }],
+  ];
+
+  it.each(TYPES)('%s: typed invalid_message errors, and nothing stored', async (type) => {
+    const { conn } = await student();
+    await conn.message('start_assessment');
+    await answer(conn, 'q1', 'a', 'first');
+    for (const [, fields] of hostile) {
+      const frames = await conn.message(type, fields);
+      expect(frames).toHaveLength(1);
+      expect(frames[0]).toMatchObject({ type: 'error', error: { code: 'invalid_message' } });
+    }
+    await conn.send({ action: 'message', type: 42 });
+    expect(conn.take()).toMatchObject([
+      { error: { code: 'invalid_message', message: expect.stringContaining('type') } },
+    ]);
+    const [status] = await conn.message('get_assessment_status');
+    expect(data(status)).toMatchObject({ is_in_assessment: true, assessment: { progress: { answered: 1 } } });
+  });
+});
+
 describe('DynamoDB round trips', () => {
   it('stays within the targets: auth with recovery 2, submit_answer 2', async () => {
     const { user, conn } = await student();
@@ -380,5 +416,35 @@ describe('DynamoDB round trips', () => {
     counter.reset();
     await second.auth(await backend.token(user));
     expect(counter.roundTrips).toBe(3);
+
+    // The rest of docs/architecture.md's table.
+    const measure = async (run: () => Promise<unknown>) => {
+      counter.reset();
+      await run();
+      return { roundTrips: counter.roundTrips, requests: counter.requests };
+    };
+    expect(await measure(() => second.message('heartbeat'))).toEqual({ roundTrips: 1, requests: 2 });
+    expect(await measure(() => second.message('get_question'))).toEqual({ roundTrips: 2, requests: 3 });
+    expect(await measure(() => second.message('get_assessment_status'))).toEqual({
+      roundTrips: 2,
+      requests: 3,
+    });
+    expect(await measure(() => answer(second, 'q1', 'a', 'r1'))).toEqual({ roundTrips: 3, requests: 4 }); // duplicate
+    expect(await measure(() => second.message('complete_assessment'))).toEqual({
+      roundTrips: 3,
+      requests: 4,
+    });
+    expect(await measure(() => second.disconnect())).toEqual({ roundTrips: 2, requests: 2 });
+    expect(await measure(() => backend.connect('?test_id=quiz-1'))).toEqual({ roundTrips: 1, requests: 1 });
+    const other = await student();
+    expect(await measure(() => other.conn.message('start_assessment'))).toEqual({
+      roundTrips: 2,
+      requests: 3,
+    });
+    expect(await measure(() => other.conn.message('start_assessment'))).toEqual({
+      roundTrips: 3,
+      requests: 4,
+    });
+    expect(await measure(() => other.conn.sendRaw('not json'))).toEqual({ roundTrips: 0, requests: 0 });
   });
 });
