@@ -36,10 +36,10 @@ export interface AnswerFeedbackData {
   progress: Progress;
 }
 
-export interface AssessmentStatusData {
-  is_in_assessment: boolean;
-  assessment?: AssessmentSnapshot | CompletedSummary;
-}
+/** Narrow on `is_in_assessment`, then on the presence of `assessment`. */
+export type AssessmentStatusData =
+  | { is_in_assessment: true; assessment: AssessmentSnapshot }
+  | { is_in_assessment: false; assessment?: CompletedSummary };
 
 export interface TestInfo {
   test_id: string;
