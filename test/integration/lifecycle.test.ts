@@ -2,7 +2,7 @@
  * The assessment lifecycle (protocol section 5) through the real handlers, against dynalite,
  * with a manual clock for the deadline.
  */
-import type { ServerFrame } from '../../lambdas/core/protocol';
+import { MESSAGE_TYPES, type ServerFrame } from '../../lambdas/core/protocol';
 import { Backend, sweepEvent, type TestConnection } from '../support/backend';
 
 let backend: Backend;
@@ -355,15 +355,6 @@ describe('deadline', () => {
 });
 
 describe('hostile frames for every type', () => {
-  const TYPES = [
-    'heartbeat',
-    'get_test_info',
-    'start_assessment',
-    'get_question',
-    'submit_answer',
-    'get_assessment_status',
-    'complete_assessment',
-  ];
   const hostile: [string, object][] = [
     ['data that is not an object', { data: 'x' }],
     ['data that is an array', { data: [1, 2] }],
@@ -372,7 +363,7 @@ describe('hostile frames for every type', () => {
     ['an oversized request_id', { request_id: 'r'.repeat(65) }],
   ];
 
-  it.each(TYPES)('%s: typed invalid_message errors, and nothing stored', async (type) => {
+  it.each([...MESSAGE_TYPES])('%s: typed invalid_message errors, and nothing stored', async (type) => {
     const { conn } = await student();
     await conn.message('start_assessment');
     await answer(conn, 'q1', 'a', 'first');

@@ -28,19 +28,9 @@ const ACTIVE_INDEX = ASSESSMENTS_TABLE.indexes[0]?.indexName ?? 'active-by-deadl
 
 const ACTIVE = new IndexShards('active', ACTIVE_SHARDS);
 
-interface AssessmentItem {
+/** The stored item: the record's fields, flattened completion, and the index attribute. */
+interface AssessmentItem extends Omit<AssessmentRecord, 'completion'> {
   pk: string;
-  userId: string;
-  testId: string;
-  assessmentId: string;
-  threadId: string;
-  status: 'in_progress' | 'completed';
-  startedAtMs: number;
-  deadlineMs: number;
-  total: number;
-  answeredCount: number;
-  answers: Record<string, string>;
-  requestIds: Record<string, { questionId: string; option: string }>;
   activeShard?: string;
   completionReason?: 'submitted' | 'time_up';
   score?: number;
