@@ -1,9 +1,9 @@
 /**
  * AssessmentClient: a reconnecting, re-authenticating client for the assessment WebSocket
- * protocol v1 (shared/protocol-v1.md). No runtime dependencies: browsers use the global
- * WebSocket, Node passes one (e.g. from the `ws` package).
+ * protocol v1 (shared/protocol-v1.md). No third-party runtime dependencies: browsers use the
+ * global WebSocket, Node passes one (e.g. from the `ws` package).
  */
-// The one definition of a valid test id; it has no dependencies, so the SDK stays self-contained.
+// The server's own test-id rule (a pure file with no imports), so client and server cannot disagree.
 import { isValidTestId } from '../lambdas/core/connection-key';
 import { Backoff } from './backoff';
 import { Emitter } from './emitter';
