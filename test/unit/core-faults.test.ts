@@ -146,4 +146,19 @@ describe('faults', () => {
       score: 0,
     });
   });
+
+  it('a token verifier fault (key set unreachable) is internal_error, and the socket stays open', async () => {
+    const { open, deps } = twinCore({
+      tokens: {
+        verify: async () => {
+          throw new Error('JWKS unreachable');
+        },
+      },
+    });
+    const conn = await open('quiz-1');
+    expect(await conn.send({ action: 'auth', token: 'user:jo', request_id: 'a' })).toMatchObject([
+      { type: 'error', error: { code: 'internal_error' }, request_id: 'a' },
+    ]);
+    expect(deps.notifier.closed).not.toContain(conn.id);
+  });
 });

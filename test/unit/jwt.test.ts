@@ -151,3 +151,21 @@ describe('RS256 / ES256 tokens from a JWKS URL', () => {
     await expect(jwks().verify(token)).resolves.toMatchObject({ ok: false, code: 'invalid_token' });
   });
 });
+
+describe('when the key set cannot be fetched', () => {
+  it('throws (a server fault the route answers with internal_error) instead of blaming the token', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const verifier = new JoseTokenVerifier({
+      key: { kind: 'jwks', jwksUrl: `http://127.0.0.1:${port}/jwks.json` },
+      userIdClaim: 'sub',
+    });
+    const { privateKey } = await generateKeyPair('RS256');
+    const token = await new SignJWT({ sub: 'u', exp: now() + 60 })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+      .sign(privateKey);
+    await expect(verifier.verify(token)).rejects.toThrow();
+  });
+});

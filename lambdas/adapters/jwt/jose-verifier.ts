@@ -61,10 +61,13 @@ export class JoseTokenVerifier implements TokenVerifier {
     } catch (error) {
       if (error instanceof errors.JWTExpired)
         return { ok: false, code: 'expired_token', reason: 'the token has expired' };
+      // The key set could not be fetched: a server-side fault (internal_error; the client retries),
+      // not a bad token.
+      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) throw error;
       if (error instanceof errors.JOSEError) {
         return { ok: false, code: 'invalid_token', reason: describe(error) };
       }
-      return { ok: false, code: 'invalid_token', reason: 'the token could not be verified' };
+      throw error;
     }
     const userId = payload[this.options.userIdClaim];
     if ((typeof userId !== 'string' || userId.length === 0) && typeof userId !== 'number') {
