@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AssessmentWebSocketBackend, type JwtVerification } from './assessment-websocket-backend';
 import { readStackContext, type StackContext } from './stack-context';
@@ -45,6 +46,12 @@ export class AssessmentStack extends Stack {
       ...(context.authDeadlineSeconds !== undefined
         ? { authDeadlineSeconds: context.authDeadlineSeconds }
         : {}),
+      alarms: {
+        enabled: context.alarms ?? true,
+        ...(context.alarmTopicArn !== undefined
+          ? { topic: sns.Topic.fromTopicArn(this, 'AlarmTopic', context.alarmTopicArn) }
+          : {}),
+      },
     });
 
     const backend = this.backend;

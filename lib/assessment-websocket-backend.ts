@@ -8,6 +8,7 @@ import {
   WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -16,6 +17,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
   TABLE_DEFINITIONS,
@@ -26,6 +28,8 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-n
 import { ENV } from '../lambdas/config';
 import { type FunctionSpec, ROUTES, SCHEDULED_JOBS, type TableAccess } from '../lambdas/routes';
 import { ACCESS_LOG_FORMAT } from './access-log-format';
+import { BackendAlarms } from './backend-alarms';
+import { pascal } from './names';
 
 /** The repository root: handler entries in ROUTES are relative to it, and the lock file lives there. */
 const PROJECT_ROOT = path.join(__dirname, '..');
@@ -46,6 +50,31 @@ export type JwtVerification =
       /** HTTPS URL of the issuer's JWKS (RS256 / ES256 keys). */
       readonly jwksUrl: string;
     };
+
+/** CloudWatch alarms of the backend (the list is in docs/operations.md, "Monitoring and alarms"). */
+export interface BackendAlarmOptions {
+  /**
+   * Create the alarms.
+   *
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Topic notified when an alarm fires and when it returns to OK.
+   *
+   * @default - alarms without actions (visible in the CloudWatch console only)
+   */
+  readonly topic?: sns.ITopic;
+
+  /**
+   * API Gateway `ClientError` count (4XX before a function is called) per 5 minutes above which
+   * the stage's client error alarm fires.
+   *
+   * @default 100
+   */
+  readonly clientErrorThreshold?: number;
+}
 
 export interface AssessmentWebSocketBackendProps {
   /**
@@ -118,6 +147,14 @@ export interface AssessmentWebSocketBackendProps {
    * @default 256
    */
   readonly memorySize?: number;
+
+  /**
+   * CloudWatch alarms on the functions, the stage, the application's `internal_error` metric and
+   * the tables.
+   *
+   * @default - alarms enabled, without actions
+   */
+  readonly alarms?: BackendAlarmOptions;
 }
 
 const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 500, burstLimit: 1000 };
@@ -147,6 +184,8 @@ export class AssessmentWebSocketBackend extends Construct {
   /** `https://<api-id>.execute-api.<region>.amazonaws.com/<stage>`, the @connections endpoint. */
   public readonly callbackUrl: string;
   public readonly accessLogGroup: logs.LogGroup;
+  /** The CloudWatch alarms; empty when `alarms.enabled` is false. */
+  public readonly alarms: readonly cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: AssessmentWebSocketBackendProps = {}) {
     super(scope, id);
@@ -155,7 +194,8 @@ export class AssessmentWebSocketBackend extends Construct {
     const authDeadlineSeconds = props.authDeadlineSeconds ?? 30;
     const allowedOrigins = props.allowedOrigins ?? [];
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    validateProps({ ...props, stageName, jwt, authDeadlineSeconds, allowedOrigins });
+    const clientErrorThreshold = props.alarms?.clientErrorThreshold ?? 100;
+    validateProps({ ...props, stageName, jwt, authDeadlineSeconds, allowedOrigins, clientErrorThreshold });
 
     this.tables = {
       connections: createTable(this, 'ConnectionsTable', TABLE_DEFINITIONS.connections, {
@@ -250,6 +290,18 @@ export class AssessmentWebSocketBackend extends Construct {
       });
     }
     this.functions = functions;
+
+    this.alarms =
+      props.alarms?.enabled === false
+        ? []
+        : new BackendAlarms(this, 'Alarms', {
+            functions,
+            webSocketApi: this.webSocketApi,
+            stage: this.stage,
+            tables: this.tables,
+            clientErrorThreshold,
+            ...(props.alarms?.topic ? { topic: props.alarms.topic } : {}),
+          }).alarms;
   }
 
   private environmentFor(
@@ -421,20 +473,13 @@ function attribute(key: { name: string; type: 'S' | 'N' }): dynamodb.Attribute {
   };
 }
 
-function pascal(name: string): string {
-  return name
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
-}
-
 function validateProps(props: {
   stageName: string;
   jwt: JwtVerification;
   authDeadlineSeconds: number;
   allowedOrigins: readonly string[];
   userIdClaim?: string;
+  clientErrorThreshold: number;
 }): void {
   const problems: string[] = [];
   if (!Token.isUnresolved(props.stageName) && !/^[A-Za-z0-9_-]{1,128}$/.test(props.stageName)) {
@@ -461,6 +506,12 @@ function validateProps(props: {
         `allowedOrigins: '${origin}' is not an origin like https://quiz.example.com (scheme://host[:port], no path)`,
       );
     }
+  }
+  if (
+    !Token.isUnresolved(props.clientErrorThreshold) &&
+    !(Number.isFinite(props.clientErrorThreshold) && props.clientErrorThreshold >= 0)
+  ) {
+    problems.push(`alarms.clientErrorThreshold must be a number >= 0, got ${props.clientErrorThreshold}`);
   }
   if (props.userIdClaim !== undefined && props.userIdClaim.trim() === '') {
     problems.push('userIdClaim must not be empty');

@@ -14,6 +14,8 @@ export const CONTEXT_KEYS = {
   userIdClaim: 'userIdClaim',
   allowedOrigins: 'allowedOrigins',
   authDeadlineSeconds: 'authDeadlineSeconds',
+  alarms: 'alarms',
+  alarmTopicArn: 'alarmTopicArn',
 } as const;
 
 export type JwtContext = { kind: 'hs256'; secretArn?: string } | { kind: 'jwks'; jwksUrl: string };
@@ -26,6 +28,10 @@ export interface StackContext {
   readonly userIdClaim?: string;
   readonly allowedOrigins?: readonly string[];
   readonly authDeadlineSeconds?: number;
+  /** false: no alarms. */
+  readonly alarms?: boolean;
+  /** SNS topic the alarms notify. */
+  readonly alarmTopicArn?: string;
 }
 
 export class ContextError extends Error {
@@ -37,6 +43,8 @@ export class ContextError extends Error {
 const SECRET_ARN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+// arn:<partition>:sns:<region>:<account>:<topic name>; FIFO topic names end in .fifo.
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 
 /** Reads the stack's context keys; throws a ContextError listing every bad value. */
 export function readStackContext(node: Node): StackContext {
@@ -86,6 +94,21 @@ export function readStackContext(node: Node): StackContext {
   const allowedOrigins = readOrigins(get(CONTEXT_KEYS.allowedOrigins), problems);
   const authDeadlineSeconds = readDeadline(get(CONTEXT_KEYS.authDeadlineSeconds), problems);
 
+  const alarms = readBoolean(CONTEXT_KEYS.alarms, get(CONTEXT_KEYS.alarms), problems);
+  const alarmTopicArn = optionalString(CONTEXT_KEYS.alarmTopicArn);
+  if (alarmTopicArn !== undefined) {
+    if (!TOPIC_ARN.test(alarmTopicArn)) {
+      problems.push(
+        `${CONTEXT_KEYS.alarmTopicArn} must be the ARN of an SNS topic ` +
+          `(arn:aws:sns:<region>:<account>:<topic name>), got '${alarmTopicArn}'`,
+      );
+    } else if (alarms === false) {
+      problems.push(
+        `${CONTEXT_KEYS.alarmTopicArn} is set but ${CONTEXT_KEYS.alarms}=false creates no alarms`,
+      );
+    }
+  }
+
   if (problems.length > 0) {
     throw new ContextError(`Invalid CDK context:\n  - ${problems.join('\n  - ')}`);
   }
@@ -97,7 +120,22 @@ export function readStackContext(node: Node): StackContext {
     ...(userIdClaim !== undefined ? { userIdClaim } : {}),
     ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
     ...(authDeadlineSeconds !== undefined ? { authDeadlineSeconds } : {}),
+    ...(alarms !== undefined ? { alarms } : {}),
+    ...(alarmTopicArn !== undefined ? { alarmTopicArn } : {}),
   };
+}
+
+/** true/false from cdk.json, or the strings 'true'/'false' from `-c`. */
+function readBoolean(key: string, value: unknown, problems: string[]): boolean | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const normalized = value.trim().toLowerCase();
+    if (normalized === 'true') return true;
+    if (normalized === 'false') return false;
+  }
+  problems.push(`${key} must be true or false, got ${JSON.stringify(value)}`);
+  return undefined;
 }
 
 /** A comma-separated string (from `-c`) or a JSON array of strings (from cdk.json). */

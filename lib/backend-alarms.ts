@@ -1,0 +1,170 @@
+import { Duration } from 'aws-cdk-lib';
+import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-names';
+import { pascal } from './names';
+
+/** Every alarm looks at 5-minute windows. */
+export const ALARM_PERIOD = Duration.minutes(5);
+
+/** Duration alarms fire when p99 exceeds this share of the function's timeout. */
+export const DURATION_ALARM_RATIO = 0.8;
+
+/**
+ * The DynamoDB operations the functions use (lib-dynamodb Get/Put/Update/Delete/Query). The
+ * per-table metrics need an `Operation` dimension, and an alarm may combine at most 10 metrics.
+ */
+export const ALARMED_TABLE_OPERATIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
+
+/** The Powertools metric the core counts when a request fails unexpectedly (lambdas/core/app.ts). */
+export const INTERNAL_ERROR_METRIC = 'internal_error';
+
+export interface BackendAlarmsProps {
+  /** Functions by name, as in ROUTES / SCHEDULED_JOBS. */
+  readonly functions: Readonly<Record<string, lambda.Function>>;
+  readonly webSocketApi: WebSocketApi;
+  readonly stage: WebSocketStage;
+  /** Tables by name. */
+  readonly tables: Readonly<Record<string, dynamodb.ITable>>;
+  /** Receives alarm and OK notifications; without it the alarms have no actions. */
+  readonly topic?: sns.ITopic;
+  /** ClientError count per 5 minutes above which the stage alarm fires. */
+  readonly clientErrorThreshold: number;
+}
+
+/**
+ * CloudWatch alarms for the backend: Lambda errors, throttles and durations close to the timeout;
+ * API Gateway execution and client errors of the stage; the application's `internal_error`
+ * metric; DynamoDB throttles and system errors per table. Missing data never breaches: most of
+ * these metrics have no data points while nothing goes wrong.
+ */
+export class BackendAlarms extends Construct {
+  public readonly alarms: readonly cloudwatch.Alarm[];
+  private readonly created: cloudwatch.Alarm[] = [];
+  private readonly action?: SnsAction;
+
+  constructor(scope: Construct, id: string, props: BackendAlarmsProps) {
+    super(scope, id);
+    if (props.topic) this.action = new SnsAction(props.topic);
+
+    for (const [name, fn] of Object.entries(props.functions)) {
+      const id = pascal(name);
+      this.add(`${id}Errors`, fn.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }), {
+        threshold: 0,
+        description: `The ${name} function failed (errors, including timeouts) in the last 5 minutes. See its log group.`,
+      });
+      this.add(`${id}Throttles`, fn.metricThrottles({ period: ALARM_PERIOD, statistic: 'Sum' }), {
+        threshold: 0,
+        description: `Lambda throttled the ${name} function in the last 5 minutes (account or function concurrency limit).`,
+      });
+      if (fn.timeout) {
+        const timeoutMs = fn.timeout.toMilliseconds();
+        this.add(`${id}Duration`, fn.metricDuration({ period: ALARM_PERIOD, statistic: 'p99' }), {
+          threshold: Math.round(timeoutMs * DURATION_ALARM_RATIO),
+          description:
+            `p99 duration of the ${name} function is above ${DURATION_ALARM_RATIO * 100}% of its ` +
+            `${timeoutMs / 1000} s timeout.` +
+            (name === 'sweep' ? ' The sweep is running out of budget: work is piling up.' : ''),
+        });
+      }
+    }
+
+    const stageDimensions = { ApiId: props.webSocketApi.apiId, Stage: props.stage.stageName };
+    const apiMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        dimensionsMap: stageDimensions,
+        statistic: 'Sum',
+        period: ALARM_PERIOD,
+      });
+    this.add('ApiExecutionErrors', apiMetric('ExecutionError'), {
+      threshold: 0,
+      description: 'API Gateway could not call an integration of the WebSocket stage (ExecutionError).',
+    });
+    this.add('ApiClientErrors', apiMetric('ClientError'), {
+      threshold: props.clientErrorThreshold,
+      description:
+        `More than ${props.clientErrorThreshold} requests in 5 minutes got a 4XX from API Gateway before ` +
+        'reaching a function (ClientError): throttling, or misbehaving clients.',
+    });
+
+    this.add(
+      'InternalErrors',
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: INTERNAL_ERROR_METRIC,
+        dimensionsMap: { service: SERVICE_NAME },
+        statistic: 'Sum',
+        period: ALARM_PERIOD,
+      }),
+      {
+        threshold: 0,
+        description:
+          'A request failed unexpectedly and the client got internal_error (application metric). ' +
+          'The auth, message or default function logged the error ("<route> failed").',
+      },
+    );
+
+    for (const [name, table] of Object.entries(props.tables)) {
+      const id = `${pascal(name)}Table`;
+      this.add(`${id}Throttles`, sumOverOperations(table, 'ThrottledRequests'), {
+        threshold: 0,
+        description: `DynamoDB throttled requests to the ${name} table.`,
+      });
+      this.add(`${id}SystemErrors`, sumOverOperations(table, 'SystemErrors'), {
+        threshold: 0,
+        description: `DynamoDB answered requests to the ${name} table with a 500 (SystemErrors).`,
+      });
+    }
+    this.alarms = this.created;
+  }
+
+  private add(
+    id: string,
+    metric: cloudwatch.IMetric,
+    options: { threshold: number; description: string },
+  ): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold: options.threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: options.description,
+    });
+    if (this.action) {
+      alarm.addAlarmAction(this.action);
+      alarm.addOkAction(this.action);
+    }
+    this.created.push(alarm);
+  }
+}
+
+/**
+ * The sum of a per-operation table metric over the operations the functions use. FILL makes each
+ * series dense, so an operation without data points does not blank out the sum.
+ */
+function sumOverOperations(table: dynamodb.ITable, metricName: string): cloudwatch.MathExpression {
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  for (const operation of ALARMED_TABLE_OPERATIONS) {
+    usingMetrics[operation.toLowerCase()] = table.metric(metricName, {
+      dimensionsMap: { TableName: table.tableName, Operation: operation },
+      statistic: 'Sum',
+      period: ALARM_PERIOD,
+    });
+  }
+  return new cloudwatch.MathExpression({
+    expression: Object.keys(usingMetrics)
+      .map((key) => `FILL(${key}, 0)`)
+      .join(' + '),
+    usingMetrics,
+    label: `${metricName} (${ALARMED_TABLE_OPERATIONS.join(', ')})`,
+    period: ALARM_PERIOD,
+  });
+}
