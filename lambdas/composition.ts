@@ -56,7 +56,7 @@ function keySource(config: AppConfig): KeySource {
 }
 
 export function buildRuntime(config: AppConfig, options: RuntimeOptions = {}): Runtime {
-  const telemetry = new PowertoolsTelemetry();
+  const telemetry = new PowertoolsTelemetry(config.deploymentName);
   const clock = options.overrides?.clock ?? systemClock;
   const doc =
     options.doc ?? createDocumentClient(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {});

@@ -23,6 +23,8 @@ export const ENV = {
   /** Comma-separated list; empty means any origin. */
   allowedOrigins: 'ALLOWED_ORIGINS',
   authDeadlineSeconds: 'AUTH_DEADLINE_SECONDS',
+  /** Names the deployment in metrics (the CDK stack name); empty locally. */
+  deploymentName: 'DEPLOYMENT_NAME',
   /** Local only: a DynamoDB endpoint such as http://127.0.0.1:4567. */
   dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
 } as const;
@@ -39,6 +41,7 @@ export interface AppConfig {
   allowedOrigins: string[];
   authDeadlineSeconds: number;
   dynamodbEndpoint?: string;
+  deploymentName?: string;
 }
 
 export class ConfigError extends Error {
@@ -64,6 +67,7 @@ const EnvSchema = v.object({
     v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(7200)),
     '30',
   ),
+  [ENV.deploymentName]: optionalNonEmpty,
   [ENV.dynamodbEndpoint]: v.optional(v.union([v.literal(''), v.pipe(v.string(), v.url())]), ''),
 });
 
@@ -106,5 +110,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : [],
     authDeadlineSeconds: e[ENV.authDeadlineSeconds],
     ...(e[ENV.dynamodbEndpoint] ? { dynamodbEndpoint: e[ENV.dynamodbEndpoint] } : {}),
+    ...(e[ENV.deploymentName] ? { deploymentName: e[ENV.deploymentName] } : {}),
   };
 }

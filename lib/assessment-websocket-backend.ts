@@ -325,6 +325,7 @@ export class AssessmentWebSocketBackend extends Construct {
       [ENV.authDeadlineSeconds]: String(options.authDeadlineSeconds),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      [ENV.deploymentName]: Stack.of(this).stackName,
       // The bundles ship source maps; without this flag stack traces point into minified code.
       NODE_OPTIONS: '--enable-source-maps',
     };

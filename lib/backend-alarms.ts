@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -6,7 +6,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-names';
+import { DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-names';
 import { pascal } from './names';
 
 /** Every alarm looks at 5-minute windows. */
@@ -99,7 +99,7 @@ export class BackendAlarms extends Construct {
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: INTERNAL_ERROR_METRIC,
-        dimensionsMap: { service: SERVICE_NAME },
+        dimensionsMap: { service: SERVICE_NAME, [DEPLOYMENT_DIMENSION]: Stack.of(this).stackName },
         statistic: 'Sum',
         period: ALARM_PERIOD,
       }),

@@ -2,13 +2,22 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Telemetry } from '../core/ports';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './telemetry-names';
+import { DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, SERVICE_NAME } from './telemetry-names';
 
 export { METRICS_NAMESPACE } from './telemetry-names';
 
 export class PowertoolsTelemetry implements Telemetry {
   readonly logger = new Logger({ serviceName: SERVICE_NAME });
-  readonly metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  readonly metrics: Metrics;
+
+  /** `deploymentName` becomes a dimension of every metric (the alarms select on it). */
+  constructor(deploymentName?: string) {
+    this.metrics = new Metrics({
+      namespace: METRICS_NAMESPACE,
+      serviceName: SERVICE_NAME,
+      ...(deploymentName ? { defaultDimensions: { [DEPLOYMENT_DIMENSION]: deploymentName } } : {}),
+    });
+  }
 
   info(message: string, details: Record<string, unknown> = {}): void {
     this.logger.info(message, details);

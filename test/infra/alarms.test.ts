@@ -143,10 +143,17 @@ describe('default alarms (no topic)', () => {
     expect(alarmsOf(template).filter((a) => a.MetricName === 'IntegrationError')).toEqual([]);
   });
 
-  test('application metric internal_error > 0 (Powertools: namespace AssessmentBackend, service dimension)', () => {
+  test('application metric internal_error > 0 (Powertools: namespace AssessmentBackend, service and deployment dimensions)', () => {
     const alarm = alarmOn(template, 'AssessmentBackend', 'internal_error', {
+      deployment: stack.stackName,
       service: 'assessment-websocket',
     });
+    // The functions emit the same deployment dimension, or the alarm would watch nothing.
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      const env = (fn as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties
+        .Environment?.Variables;
+      if (env?.CONNECTIONS_TABLE) expect(env.DEPLOYMENT_NAME).toBe(stack.stackName);
+    }
     expect(alarm.Statistic).toBe('Sum');
     expect(alarm.Threshold).toBe(0);
   });
