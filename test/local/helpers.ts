@@ -69,34 +69,20 @@ export class TestClient {
 
   /** Skips messages until one matches; returns it. */
   nextMatching(match: (message: string) => boolean, timeoutMs = 5000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
+    return waitOn<string>(
+      this.waiters,
+      timeoutMs,
+      (settle) => {
         while (this.cursor < this.messages.length) {
           const message = this.messages[this.cursor++] as string;
-          if (match(message)) {
-            done();
-            resolve(message);
-            return;
-          }
+          if (match(message)) return settle.resolve(message);
         }
         if (this.ws.readyState === WebSocket.CLOSED) {
-          done();
-          reject(new Error(`socket closed; received: ${JSON.stringify(this.messages)}`));
+          settle.reject(new Error(`socket closed; received: ${JSON.stringify(this.messages)}`));
         }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(
-          new Error(`no matching message within ${timeoutMs} ms; received: ${JSON.stringify(this.messages)}`),
-        );
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
+      },
+      () => `no matching message within ${timeoutMs} ms; received: ${JSON.stringify(this.messages)}`,
+    );
   }
 
   /** The next JSON frame whose `type` is `type` (earlier frames are skipped). */
@@ -145,24 +131,46 @@ export class Recorder<T> {
   }
 
   waitFor(match: (item: T) => boolean, timeoutMs = 5000, what = 'a matching item'): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
+    return waitOn<T>(
+      this.waiters,
+      timeoutMs,
+      (settle) => {
         const found = this.items.find(match);
-        if (found !== undefined) {
-          done();
-          resolve(found);
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out waiting for ${what}; have ${JSON.stringify(this.items, null, 1)}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
+        if (found !== undefined) settle.resolve(found);
+      },
+      () => `timed out waiting for ${what}; have ${JSON.stringify(this.items, null, 1)}`,
+    );
   }
+}
+
+/**
+ * Runs `check` now and whenever a new item wakes the waiters, until it settles or time runs out;
+ * the waiter and its timer are removed either way.
+ */
+function waitOn<T>(
+  waiters: Set<() => void>,
+  timeoutMs: number,
+  check: (settle: { resolve(value: T): void; reject(error: Error): void }) => void,
+  timeoutMessage: () => string,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      waiters.delete(wake);
+    };
+    const settle = {
+      resolve: (value: T) => {
+        done();
+        resolve(value);
+      },
+      reject: (error: Error) => {
+        done();
+        reject(error);
+      },
+    };
+    const wake = () => check(settle);
+    const timer = setTimeout(() => settle.reject(new Error(timeoutMessage())), timeoutMs);
+    waiters.add(wake);
+    wake();
+  });
 }
