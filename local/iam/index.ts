@@ -1,0 +1,2 @@
+export * from './arns';
+export { type Decision, evaluate } from './evaluate';

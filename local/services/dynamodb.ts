@@ -1,0 +1,190 @@
+/**
+ * DynamoDB: the IAM checks each operation needs, then the request forwarded unchanged to dynalite
+ * (over a keep-alive connection, the answer streamed back).
+ *
+ * What IAM checks (per the service authorization reference):
+ * - item and table operations: `dynamodb:<Op>` on `table/<TableName>`;
+ * - Query and Scan with IndexName: on `table/<TableName>/index/<IndexName>`;
+ * - BatchGetItem / BatchWriteItem: `dynamodb:BatchGetItem` / `dynamodb:BatchWriteItem` on every table;
+ * - TransactGetItems: `dynamodb:GetItem` per item; TransactWriteItems: `dynamodb:PutItem`,
+ *   `UpdateItem`, `DeleteItem` or `ConditionCheckItem` per item, each on its table;
+ * - ListTables and other account-level operations: on `*`.
+ * dynalite has no transactions: an authorized Transact* call is refused with a message that says so.
+ */
+import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AccountScope, dynamodbIndexArn, dynamodbTableArn } from '../iam/arns';
+import { replyError } from './replies';
+
+const PROTOCOL = 'application/x-amz-json-1.0';
+export const DYNAMODB_TARGET_PREFIX = 'DynamoDB_20120810.';
+const DYNAMODB_ERROR = 'com.amazonaws.dynamodb.v20120810#';
+
+export interface IamCheck {
+  readonly action: string;
+  readonly resource: string;
+}
+
+const asRecord = (value: unknown): Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+
+const TRANSACT_WRITE_ACTIONS: Record<string, string> = {
+  Put: 'dynamodb:PutItem',
+  Update: 'dynamodb:UpdateItem',
+  Delete: 'dynamodb:DeleteItem',
+  ConditionCheck: 'dynamodb:ConditionCheckItem',
+};
+
+/** The checks for one request, in the order AWS would report the first refusal. */
+export function dynamodbChecks(
+  scope: AccountScope,
+  operation: string,
+  body: Record<string, unknown>,
+): IamCheck[] {
+  const action = `dynamodb:${operation}`;
+  const table = (name: unknown) => dynamodbTableArn(scope, String(name));
+  switch (operation) {
+    case 'BatchGetItem':
+    case 'BatchWriteItem':
+      return Object.keys(asRecord(body.RequestItems)).map((name) => ({ action, resource: table(name) }));
+    case 'TransactGetItems':
+    case 'TransactWriteItems': {
+      const items = Array.isArray(body.TransactItems) ? body.TransactItems : [];
+      return items.flatMap((item) =>
+        Object.entries(asRecord(item)).map(([kind, value]) => ({
+          action:
+            operation === 'TransactGetItems' ? 'dynamodb:GetItem' : (TRANSACT_WRITE_ACTIONS[kind] ?? action),
+          resource: table(asRecord(value).TableName),
+        })),
+      );
+    }
+    case 'Query':
+    case 'Scan':
+      if (typeof body.IndexName === 'string' && typeof body.TableName === 'string') {
+        return [{ action, resource: dynamodbIndexArn(scope, body.TableName, body.IndexName) }];
+      }
+      break;
+  }
+  if (typeof body.TableName === 'string') return [{ action, resource: table(body.TableName) }];
+  return [{ action, resource: '*' }];
+}
+
+export interface DynamoDbFaults {
+  /** Share of authorized calls refused as throttled (400), from 0 to 1. @default 0 */
+  readonly throttleRate?: number;
+  /** The error a throttled call gets. @default 'ProvisionedThroughputExceededException' */
+  readonly throttleError?: 'ProvisionedThroughputExceededException' | 'ThrottlingException';
+  /** Share of authorized calls answered with InternalServerError (500), from 0 to 1. @default 0 */
+  readonly serverErrorRate?: number;
+}
+
+export function validateFaults(faults: DynamoDbFaults): void {
+  for (const [name, rate] of [
+    ['throttleRate', faults.throttleRate],
+    ['serverErrorRate', faults.serverErrorRate],
+  ] as const) {
+    if (rate !== undefined && !(Number.isFinite(rate) && rate >= 0 && rate <= 1)) {
+      throw new Error(`dynamodb fault ${name} must be a number from 0 to 1, got ${String(rate)}`);
+    }
+  }
+}
+
+/** Answers the call with an injected fault, or returns false to let it through. */
+export function injectFault(
+  res: ServerResponse,
+  faults: DynamoDbFaults,
+  random: () => number,
+): 'throttled' | 'server-error' | false {
+  const throttleRate = faults.throttleRate ?? 0;
+  const serverErrorRate = faults.serverErrorRate ?? 0;
+  if (throttleRate === 0 && serverErrorRate === 0) return false;
+  const draw = random();
+  if (draw < throttleRate) {
+    if (faults.throttleError === 'ThrottlingException') {
+      replyError(
+        res,
+        PROTOCOL,
+        400,
+        'com.amazon.coral.availability#ThrottlingException',
+        'Rate of requests exceeds the allowed throughput.',
+      );
+    } else {
+      replyError(
+        res,
+        PROTOCOL,
+        400,
+        `${DYNAMODB_ERROR}ProvisionedThroughputExceededException`,
+        'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+      );
+    }
+    return 'throttled';
+  }
+  if (draw < throttleRate + serverErrorRate) {
+    replyError(res, PROTOCOL, 500, `${DYNAMODB_ERROR}InternalServerError`, 'Internal server error');
+    return 'server-error';
+  }
+  return false;
+}
+
+export function refuseTransaction(res: ServerResponse, operation: string): void {
+  replyError(
+    res,
+    PROTOCOL,
+    400,
+    'com.amazon.coral.service#UnknownOperationException',
+    `${operation} is not available locally: dynalite, the local DynamoDB, has no transactions. ` +
+      'Design on single-item conditional writes (see the local stack docs).',
+  );
+}
+
+export class DynaliteForwarder {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly url: URL;
+
+  constructor(endpoint: string) {
+    this.url = new URL(endpoint);
+  }
+
+  forward(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
+    const headers = { ...req.headers, host: this.url.host, 'content-length': String(body.length) };
+    delete headers.connection;
+    const upstream = httpRequest(
+      {
+        agent: this.agent,
+        hostname: this.url.hostname,
+        port: this.url.port,
+        method: 'POST',
+        path: '/',
+        headers,
+      },
+      (answer) => {
+        const answerHeaders = { ...answer.headers };
+        delete answerHeaders.connection;
+        delete answerHeaders['keep-alive'];
+        res.writeHead(answer.statusCode ?? 500, answerHeaders);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', (error) => {
+      if (res.headersSent) {
+        res.destroy(error);
+        return;
+      }
+      replyError(
+        res,
+        PROTOCOL,
+        500,
+        `${DYNAMODB_ERROR}InternalServerError`,
+        `local DynamoDB unreachable: ${error.message}`,
+      );
+    });
+    upstream.end(body);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export const DYNAMODB_PROTOCOL = PROTOCOL;

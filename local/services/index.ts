@@ -1,0 +1,379 @@
+/**
+ * The AWS APIs that functions reach through `AWS_ENDPOINT_URL`: DynamoDB (forwarded to dynalite),
+ * Secrets Manager and SSM Parameter Store (in memory), each call checked against the calling
+ * function's IAM policy first and refused as AWS refuses it. The same registry authorizes the
+ * `@connections` calls the management API serves (`authorizeManagementRequest`).
+ *
+ * Usage (the composition):
+ *   const services = await startAwsServices({ region, accountId, dynamodbEndpoint, functions, secrets, parameters });
+ *   runtime env per function: AWS_ENDPOINT_URL=services.endpoint, plus services.identityFor(fn.id)
+ *   as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY;
+ *   management API, before serving POST/GET/DELETE /<stage>/@connections/<id>:
+ *     const verdict = services.authorizeManagementRequest(req, { apiId, stage, connectionId });
+ *     if (!verdict.allowed) return sendDenial(res, verdict);
+ *
+ * Refusals:
+ * - no SigV4 Authorization header: 400 MissingAuthenticationTokenException;
+ * - an access key no function was given: 400 UnrecognizedClientException ("The security token
+ *   included in the request is invalid."), as DynamoDB, Secrets Manager and SSM answer;
+ * - a call the policy does not allow: 400 AccessDeniedException, message
+ *   `User: <assumed-role ARN> is not authorized to perform: <action> on resource: <ARN> because no
+ *   identity-based policy allows the <action> action` (or `with an explicit deny in an
+ *   identity-based policy`). DynamoDB's `__type` is `com.amazon.coral.service#AccessDeniedException`
+ *   with the text under `Message`, as DynamoDB sends it; the SDK names the error AccessDeniedException.
+ *
+ * Fault injection (for chaos runs): a share of authorized DynamoDB calls throttled (400
+ * ProvisionedThroughputExceededException or ThrottlingException) or failed (500
+ * InternalServerError), set with `faults` at start or `setFaults` at run time.
+ */
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type AccountScope, accessDeniedMessage, type ConnectionsMethod, connectionsArn } from '../iam/arns';
+import type { FunctionIdentity, PolicyStatement } from '../runtime/contract';
+import {
+  accessKeyOf,
+  CallerRegistry,
+  decide,
+  type RegisteredCaller,
+  type ServiceCaller,
+  signedServiceOf,
+} from './callers';
+import {
+  DYNAMODB_PROTOCOL,
+  DYNAMODB_TARGET_PREFIX,
+  DynaliteForwarder,
+  type DynamoDbFaults,
+  dynamodbChecks,
+  type IamCheck,
+  injectFault,
+  refuseTransaction,
+  validateFaults,
+} from './dynamodb';
+import { type JsonProtocol, parseObject, readBody, replyError, replyJson } from './replies';
+import { SECRETS_MANAGER_TARGET_PREFIX, type SecretInput, SecretsStore } from './secrets-manager';
+import { type ParameterInput, ParameterStore, SSM_TARGET_PREFIX } from './ssm';
+
+export type { ServiceCaller } from './callers';
+export type { DynamoDbFaults } from './dynamodb';
+export type { SecretInput } from './secrets-manager';
+export type { ParameterInput } from './ssm';
+
+export interface AwsServicesOptions {
+  /** The local account's region, as in every ARN. @default 'us-east-1' */
+  readonly region?: string;
+  /** @default '000000000000' */
+  readonly accountId?: string;
+  /** @default 'aws' */
+  readonly partition?: string;
+  /** dynalite's URL, e.g. `http://127.0.0.1:4567`. Table names in requests are its physical names. */
+  readonly dynamodbEndpoint: string;
+  /** Functions that may call (more can be added with `registerFunction`). */
+  readonly functions?: readonly ServiceCaller[];
+  readonly secrets?: readonly SecretInput[];
+  readonly parameters?: readonly ParameterInput[];
+  readonly faults?: ServiceFaults;
+  /** Source of randomness for fault injection (tests pass a fixed sequence). @default Math.random */
+  readonly random?: () => number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. @default 0 */
+  readonly port?: number;
+}
+
+export interface ServiceFaults {
+  readonly dynamodb?: DynamoDbFaults;
+}
+
+export interface ServiceStats {
+  /** Requests answered, by outcome. */
+  readonly requests: number;
+  readonly denied: number;
+  readonly unrecognized: number;
+  readonly throttled: number;
+  readonly serverErrors: number;
+}
+
+export type ManagementAuthorization =
+  | { readonly allowed: true; readonly functionId: string }
+  | {
+      readonly allowed: false;
+      readonly status: 403;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body: string;
+    };
+
+export interface ManagementTarget {
+  readonly apiId: string;
+  readonly stage: string;
+  /** The connection id as decoded from the path. */
+  readonly connectionId: string;
+}
+
+export interface AwsServices {
+  /** `http://127.0.0.1:PORT`: the value of AWS_ENDPOINT_URL for every function. */
+  readonly endpoint: string;
+  readonly port: number;
+  /** The access key the function must sign with; throws for a function never registered. */
+  identityFor(functionId: string): FunctionIdentity;
+  /** Adds a function (or replaces its policy and role name, keeping its key); returns its identity. */
+  registerFunction(caller: ServiceCaller): FunctionIdentity;
+  /** Replaces a registered function's policy (e.g. a test removing one grant). */
+  setPolicy(functionId: string, policy: readonly PolicyStatement[]): void;
+  /** Adds or replaces a secret; returns its ARN. */
+  putSecret(secret: SecretInput): string;
+  /** The ARN of a secret by name, ARN or partial ARN; undefined when there is none. */
+  secretArn(secretId: string): string | undefined;
+  putParameter(parameter: ParameterInput): void;
+  /** Checks an `@connections` request against the signing function's policy. */
+  authorizeManagementRequest(
+    request: { readonly method?: string | undefined; readonly headers: IncomingHttpHeaders },
+    target: ManagementTarget,
+  ): ManagementAuthorization;
+  setFaults(faults: ServiceFaults): void;
+  stats(): ServiceStats;
+  stop(): Promise<void>;
+}
+
+/** BatchWriteItem's 16 MB request limit, with room to spare. */
+const MAX_BODY_BYTES = 20 * 1024 * 1024;
+const JSON_1_1: JsonProtocol = 'application/x-amz-json-1.1';
+const CORAL = 'com.amazon.coral.service#';
+
+/** Sends a refusal from `authorizeManagementRequest` as the management API's answer. */
+export function sendDenial(
+  res: ServerResponse,
+  denial: Extract<ManagementAuthorization, { allowed: false }>,
+): void {
+  res.writeHead(denial.status, { ...denial.headers, 'content-length': Buffer.byteLength(denial.body) });
+  res.end(denial.body);
+}
+
+export async function startAwsServices(options: AwsServicesOptions): Promise<AwsServices> {
+  const scope: AccountScope = {
+    region: options.region ?? 'us-east-1',
+    accountId: options.accountId ?? '000000000000',
+    ...(options.partition ? { partition: options.partition } : {}),
+  };
+  const callers = new CallerRegistry(scope);
+  for (const fn of options.functions ?? []) callers.register(fn);
+  const secrets = new SecretsStore(scope);
+  for (const secret of options.secrets ?? []) secrets.put(secret);
+  const parameters = new ParameterStore(scope);
+  for (const parameter of options.parameters ?? []) parameters.put(parameter);
+  let faults: ServiceFaults = {};
+  const setFaults = (next: ServiceFaults) => {
+    validateFaults(next.dynamodb ?? {});
+    faults = next;
+  };
+  setFaults(options.faults ?? {});
+  const random = options.random ?? Math.random;
+  const forwarder = new DynaliteForwarder(options.dynamodbEndpoint);
+  const counters = { requests: 0, denied: 0, unrecognized: 0, throttled: 0, serverErrors: 0 };
+
+  /** Runs the checks; answers the first refusal and returns false, or returns true. */
+  const authorize = (
+    res: ServerResponse,
+    protocol: JsonProtocol,
+    caller: RegisteredCaller,
+    checks: readonly IamCheck[],
+    deniedType: string,
+    messageKey: 'message' | 'Message',
+    shownResource?: string,
+  ): boolean => {
+    for (const check of checks) {
+      const decision = decide(caller, check.action, check.resource);
+      if (decision === 'allow') continue;
+      counters.denied++;
+      const message = accessDeniedMessage(
+        caller.principalArn,
+        check.action,
+        shownResource ?? check.resource,
+        decision,
+      );
+      replyError(res, protocol, 400, deniedType, message, messageKey);
+      return false;
+    }
+    return true;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    counters.requests++;
+    const body = await readBody(req, MAX_BODY_BYTES);
+    const target = req.headers['x-amz-target'];
+    const isDynamo = typeof target === 'string' && target.startsWith(DYNAMODB_TARGET_PREFIX);
+    const protocol: JsonProtocol = isDynamo ? DYNAMODB_PROTOCOL : JSON_1_1;
+    const accessKey = accessKeyOf(req.headers);
+    if (accessKey === null) {
+      replyError(
+        res,
+        protocol,
+        400,
+        `${CORAL}MissingAuthenticationTokenException`,
+        'Request is missing Authentication Token',
+      );
+      return;
+    }
+    const caller = callers.byAccessKey(accessKey);
+    if (!caller) {
+      counters.unrecognized++;
+      replyError(
+        res,
+        protocol,
+        400,
+        `${CORAL}UnrecognizedClientException`,
+        'The security token included in the request is invalid.',
+      );
+      return;
+    }
+    if (body === null) {
+      replyError(res, protocol, 413, `${CORAL}RequestEntityTooLarge`, 'Request entity too large');
+      return;
+    }
+    if (typeof target !== 'string') {
+      const service = signedServiceOf(req.headers) ?? 'this service';
+      replyError(
+        res,
+        JSON_1_1,
+        400,
+        'UnsupportedServiceException',
+        `The local stack does not emulate ${service} (it emulates DynamoDB, Secrets Manager, SSM Parameter Store and @connections).`,
+      );
+      return;
+    }
+    const request = parseObject(body);
+    if (request === null) {
+      replyError(
+        res,
+        protocol,
+        400,
+        'SerializationException',
+        'Start of structure or map found where not expected.',
+      );
+      return;
+    }
+    const dot = target.indexOf('.');
+    const operation = target.slice(dot + 1);
+
+    if (isDynamo) {
+      const checks = dynamodbChecks(scope, operation, request);
+      if (!authorize(res, protocol, caller, checks, `${CORAL}AccessDeniedException`, 'Message')) return;
+      if (operation === 'TransactWriteItems' || operation === 'TransactGetItems') {
+        refuseTransaction(res, operation);
+        return;
+      }
+      const fault = injectFault(res, faults.dynamodb ?? {}, random);
+      if (fault === 'throttled') counters.throttled++;
+      if (fault === 'server-error') counters.serverErrors++;
+      if (fault) return;
+      forwarder.forward(req, body, res);
+      return;
+    }
+    if (target.startsWith(SECRETS_MANAGER_TARGET_PREFIX)) {
+      const { check, shownResource } = secrets.check(operation, request);
+      if (!authorize(res, JSON_1_1, caller, [check], 'AccessDeniedException', 'Message', shownResource))
+        return;
+      const answer = secrets.answer(operation, request);
+      if (answer.kind === 'ok') replyJson(res, 200, JSON_1_1, answer.body);
+      else replyError(res, JSON_1_1, 400, answer.type, answer.message, 'Message');
+      return;
+    }
+    if (target.startsWith(SSM_TARGET_PREFIX)) {
+      const checks = parameters.checks(operation, request);
+      if (!authorize(res, JSON_1_1, caller, checks, 'AccessDeniedException', 'message')) return;
+      const answer = parameters.answer(operation, request);
+      if (answer.kind === 'ok') replyJson(res, 200, JSON_1_1, answer.body);
+      else replyError(res, JSON_1_1, 400, answer.type, answer.message);
+      return;
+    }
+    replyError(
+      res,
+      JSON_1_1,
+      400,
+      'UnknownOperationException',
+      `The local stack does not emulate ${target.slice(0, dot)} (it emulates DynamoDB, Secrets Manager, SSM Parameter Store and @connections).`,
+    );
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      replyError(
+        res,
+        JSON_1_1,
+        500,
+        'InternalFailure',
+        error instanceof Error ? error.message : String(error),
+      );
+    });
+  });
+  // Longer than the SDK's idle sockets live, so a reused socket is never closed under a request.
+  server.keepAliveTimeout = 65_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://${host}:${port}`,
+    port,
+    identityFor: (functionId) => callers.identityFor(functionId),
+    registerFunction: (caller) => callers.register(caller),
+    setPolicy: (functionId, policy) => callers.setPolicy(functionId, policy),
+    putSecret: (secret) => secrets.put(secret),
+    secretArn: (secretId) => secrets.find(secretId)?.arn,
+    putParameter: (parameter) => parameters.put(parameter),
+    authorizeManagementRequest: (request, target) => {
+      const accessKey = accessKeyOf(request.headers);
+      if (accessKey === null) {
+        return managementRefusal('ForbiddenException', { message: 'Missing Authentication Token' });
+      }
+      const caller = callers.byAccessKey(accessKey);
+      if (!caller) {
+        counters.unrecognized++;
+        return managementRefusal('UnrecognizedClientException', {
+          message: 'The security token included in the request is invalid.',
+        });
+      }
+      const method = (request.method ?? 'GET').toUpperCase() as ConnectionsMethod;
+      const resource = connectionsArn(scope, target.apiId, target.stage, method, target.connectionId);
+      const action = 'execute-api:ManageConnections';
+      const decision = decide(caller, action, resource);
+      if (decision === 'allow') return { allowed: true, functionId: caller.functionId };
+      counters.denied++;
+      return managementRefusal('AccessDeniedException', {
+        Message: accessDeniedMessage(caller.principalArn, action, resource, decision, { withReason: false }),
+      });
+    },
+    setFaults,
+    stats: () => ({ ...counters }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        forwarder.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function managementRefusal(errorType: string, body: Record<string, string>): ManagementAuthorization {
+  return {
+    allowed: false,
+    status: 403,
+    headers: { 'content-type': 'application/json', 'x-amzn-errortype': errorType },
+    body: JSON.stringify(body),
+  };
+}
