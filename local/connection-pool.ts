@@ -4,9 +4,9 @@
  * open connections (one that is closing or closed is gone, 410).
  */
 import WebSocket from 'ws';
-/** API Gateway's frame quota: messages it sends are split into frames of at most this size. */
-import { MAX_FRAME_BYTES } from '../lambdas/core/protocol';
 import type { ConnectionFacts } from './events';
+/** API Gateway's frame quota: messages it sends are split into frames of at most this size. */
+import { MAX_FRAME_BYTES } from './gateway/quotas';
 import type { ConnectionDescription, ManagementPool } from './management-api';
 
 export { MAX_FRAME_BYTES };

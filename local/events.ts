@@ -23,6 +23,8 @@ export interface ConnectionFacts {
   readonly domainName: string;
   readonly stage: string;
   readonly apiId: string;
+  /** What the `$connect` authorizer returned (its context and principalId), for every later event. */
+  readonly authorizer?: Readonly<Record<string, unknown>>;
 }
 
 export interface WebSocketRequestContext {
@@ -42,6 +44,7 @@ export interface WebSocketRequestContext {
   apiId: string;
   disconnectStatusCode?: number;
   disconnectReason?: string;
+  authorizer?: Record<string, unknown>;
 }
 
 export interface WebSocketEvent {
@@ -117,6 +120,7 @@ function requestContext(
     domainName: facts.domainName,
     connectionId: facts.connectionId,
     apiId: facts.apiId,
+    ...(facts.authorizer !== undefined ? { authorizer: { ...facts.authorizer } } : {}),
   };
 }
 

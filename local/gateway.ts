@@ -30,7 +30,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
-import { ConnectionPool, type LiveConnection, MAX_FRAME_BYTES } from './connection-pool';
+import { ConnectionPool, type LiveConnection } from './connection-pool';
 import {
   type ConnectionFacts,
   connectEvent,
@@ -40,15 +40,31 @@ import {
   type WebSocketEvent,
 } from './events';
 import { guardFrameSizes } from './frame-guard';
+import { type ConnectAuthorizer, runConnectAuthorizer } from './gateway/authorizer';
+import {
+  IDLE_TIMEOUT_MS,
+  INTEGRATION_TIMEOUT_MS,
+  MAX_CONNECTION_MS,
+  MAX_FRAME_BYTES,
+  MAX_MESSAGE_BYTES,
+} from './gateway/quotas';
 import { type LambdaHandler, lambdaContext } from './lambda-context';
-import { MAX_POST_BYTES } from './management-api';
-import { selectRoute } from './router';
+import { DEFAULT_SELECTION_EXPRESSION, selectRoute } from './router';
+import type { InvokeResult } from './runtime/contract';
 
-export interface RouteTarget {
+/**
+ * A route's function: a handler called in this process, or an `invoke` that runs the event
+ * elsewhere (the function runtime) and reports how it went.
+ */
+export type RouteTarget = {
   /** Function name, shown in logs and in `context.functionName`. */
   readonly name: string;
-  readonly handler: LambdaHandler;
-}
+  /** Two-way route (the API has a route response): the result's `body` is sent back to the caller. */
+  readonly twoWay?: boolean;
+} & (
+  | { readonly handler: LambdaHandler }
+  | { readonly invoke: (event: WebSocketEvent) => Promise<InvokeResult> }
+);
 
 export interface GatewayOptions {
   /** The HTTP server whose `upgrade` requests this gateway takes. */
@@ -61,6 +77,17 @@ export interface GatewayOptions {
   readonly pool?: ConnectionPool;
   /** @default 'localwsapi' */
   readonly apiId?: string;
+  /** Account in the authorizer's method ARN. @default '000000000000' */
+  readonly accountId?: string;
+  /**
+   * `requestContext.domainName` of every event, e.g. `<apiId>.execute-api.<region>.amazonaws.com`
+   * (the function runtime leads HTTPS to it back here). @default the request's Host header
+   */
+  readonly domainName?: string;
+  /** @default '$request.body.action' */
+  readonly routeSelectionExpression?: string;
+  /** A REQUEST authorizer run before `$connect` (see gateway/authorizer.ts). */
+  readonly connectAuthorizer?: ConnectAuthorizer;
   /** @default process.env.AWS_REGION or 'us-east-1' */
   readonly region?: string;
   /** @default 600000 (10 minutes) */
@@ -146,11 +173,13 @@ export function attachGateway(options: GatewayOptions): Gateway {
   const pool = options.pool ?? new ConnectionPool();
   const apiId = options.apiId ?? 'localwsapi';
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
-  const idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60 * 1000;
-  const maxConnectionMs = options.maxConnectionMs ?? 2 * 60 * 60 * 1000;
-  const integrationTimeoutMs = options.integrationTimeoutMs ?? 29_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  const maxConnectionMs = options.maxConnectionMs ?? MAX_CONNECTION_MS;
+  const integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
   const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
-  const maxMessageBytes = options.maxMessageBytes ?? MAX_POST_BYTES;
+  const maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+  const selectionExpression = options.routeSelectionExpression ?? DEFAULT_SELECTION_EXPRESSION;
+  const accountId = options.accountId ?? '000000000000';
   const log = options.log ?? (() => {});
   const customRouteKeys = new Set(Object.keys(options.routes).filter((key) => !key.startsWith('$')));
 
@@ -176,7 +205,6 @@ export function attachGateway(options: GatewayOptions): Gateway {
 
   /** Invokes a route's handler, bounded by the integration timeout. Never rejects. */
   function invoke(routeKey: string, target: RouteTarget, event: WebSocketEvent): Promise<InvocationOutcome> {
-    const context = lambdaContext({ functionName: target.name, region, timeoutMs: integrationTimeoutMs });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<InvocationOutcome>((resolve) => {
       timer = setTimeout(() => {
@@ -186,6 +214,16 @@ export function attachGateway(options: GatewayOptions): Gateway {
       timer.unref();
     });
     const run = (async (): Promise<InvocationOutcome> => {
+      if ('invoke' in target) {
+        const result = await target.invoke(event);
+        if (result.ok) return { ok: true, result: result.value };
+        // A function that fails or runs past its own timeout is an integration error, not a timeout.
+        log(
+          `[${routeKey}] ${target.name} failed (${result.kind}): ${result.errorType}: ${result.errorMessage}`,
+        );
+        return { ok: false, failure: 'error' };
+      }
+      const context = lambdaContext({ functionName: target.name, region, timeoutMs: integrationTimeoutMs });
       try {
         return { ok: true, result: await target.handler(event, context) };
       } catch (error) {
@@ -210,6 +248,15 @@ export function attachGateway(options: GatewayOptions): Gateway {
     );
   }
 
+  /** A two-way route's answer: the proxy result's `body` (or the whole result when it has none). */
+  function sendRouteResponse(connection: LiveConnection, result: unknown): void {
+    if (result === undefined || result === null) return;
+    const body =
+      typeof result === 'object' && 'body' in result ? (result as { body?: unknown }).body : result;
+    if (body === undefined || body === null) return;
+    pool.send(connection.connectionId, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
+  }
+
   function onMessage(connection: LiveConnection, data: Buffer, isBinary: boolean): void {
     if (connection.serverClose) return; // closing: nothing more is dispatched
     if (isBinary) {
@@ -218,7 +265,7 @@ export function attachGateway(options: GatewayOptions): Gateway {
     }
     connection.lastActiveAt = Date.now();
     const body = data.toString('utf8');
-    const routeKey = selectRoute(body, customRouteKeys);
+    const routeKey = selectRoute(body, customRouteKeys, selectionExpression);
     const event = messageEvent(connection, routeKey, body);
     const target = options.routes[routeKey];
     if (!target) {
@@ -227,7 +274,10 @@ export function attachGateway(options: GatewayOptions): Gateway {
       return;
     }
     void invoke(routeKey, target, event).then((outcome) => {
-      if (outcome.ok) return;
+      if (outcome.ok) {
+        if (target.twoWay) sendRouteResponse(connection, outcome.result);
+        return;
+      }
       const message = outcome.failure === 'timeout' ? 'Endpoint request timed out' : 'Internal server error';
       sendGatewayError(connection, message, event.requestContext.requestId);
     });
@@ -285,12 +335,12 @@ export function attachGateway(options: GatewayOptions): Gateway {
       return;
     }
     const now = Date.now();
-    const facts: ConnectionFacts = {
+    let facts: ConnectionFacts = {
       connectionId: newConnectionId(),
       connectedAt: now,
       sourceIp: normalizeIp(req.socket.remoteAddress),
       ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
-      domainName: req.headers.host ?? 'localhost',
+      domainName: options.domainName ?? req.headers.host ?? 'localhost',
       stage,
       apiId,
     };
@@ -304,6 +354,34 @@ export function attachGateway(options: GatewayOptions): Gateway {
     for (const [name, value] of forwarded) if (!present.has(name.toLowerCase())) rawHeaders.push(name, value);
 
     pendingSockets.add(socket);
+    if (options.connectAuthorizer) {
+      const request = { rawHeaders, url: req.url ?? '/' };
+      const methodArn = `arn:aws:execute-api:${region}:${accountId}:${apiId}/${stage}/$connect`;
+      const decision = await runConnectAuthorizer(
+        options.connectAuthorizer,
+        connectEvent(facts, request),
+        methodArn,
+      ).catch((error: unknown) => ({
+        allowed: false as const,
+        status: 500 as const,
+        reason: error instanceof Error ? error.message : String(error),
+      }));
+      if (!decision.allowed) {
+        pendingSockets.delete(socket);
+        log(
+          `[$connect] authorizer ${options.connectAuthorizer.name}: ${decision.status} (${decision.reason})`,
+        );
+        const message =
+          decision.status === 401
+            ? 'Unauthorized'
+            : decision.status === 403
+              ? 'Forbidden'
+              : 'Internal server error';
+        rejectUpgrade(socket, decision.status, JSON.stringify({ message }));
+        return;
+      }
+      facts = { ...facts, authorizer: decision.authorizer };
+    }
     const target = options.routes.$connect;
     let result: unknown = { statusCode: 200 };
     if (target) {

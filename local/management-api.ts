@@ -31,9 +31,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MAX_MESSAGE_BYTES } from './gateway/quotas';
 
 /** API Gateway's message payload quota, which also bounds `PostToConnection` data. */
-export const MAX_POST_BYTES = 128 * 1024;
+export const MAX_POST_BYTES = MAX_MESSAGE_BYTES;
 
 export interface ConnectionDescription {
   /** Epoch milliseconds. */
@@ -53,11 +54,32 @@ export interface ManagementPool {
   close(connectionId: string): boolean;
 }
 
+/** Why an IAM check refused a call: the answer API Gateway gives (403 AccessDeniedException...). */
+export interface ManagementRefusal {
+  readonly status: number;
+  readonly errorType: string;
+  readonly message: string;
+}
+
+/** The call a request makes, for an IAM check: `execute-api:ManageConnections` on this ARN tail. */
+export interface ManagementCall {
+  /** The stage name as the template declares it (an alias in the path is mapped back to it). */
+  readonly stage: string;
+  readonly method: string;
+  readonly connectionId: string;
+}
+
 export interface ManagementApiOptions {
   /** @default 'local' */
   readonly stage?: string;
+  /** Other path prefixes served as the same stage (e.g. the template's stage name under --stage). */
+  readonly stageAliases?: readonly string[];
+  /** The stage name reported to `authorize` (the template's). @default stage */
+  readonly policyStage?: string;
   /** Reject requests without a SigV4 `Authorization` header (403). @default true */
   readonly requireSignature?: boolean;
+  /** An IAM check run before the call; resolves undefined to allow. @default none (all allowed) */
+  readonly authorize?: (req: IncomingMessage, call: ManagementCall) => Promise<ManagementRefusal | undefined>;
 }
 
 const JSON_TYPE = 'application/json';
@@ -130,9 +152,13 @@ export function handleManagementRequest(
   options: ManagementApiOptions = {},
 ): boolean {
   const stage = options.stage ?? 'local';
-  const target = parsePath(req.url, stage);
+  let target = parsePath(req.url, stage);
+  for (const alias of options.stageAliases ?? []) target ??= parsePath(req.url, alias);
   if (target === null) return false;
-  void serve(req, res, pool, target.connectionId, options.requireSignature ?? true).catch(() => {
+  const policyStage = options.policyStage ?? stage;
+  void serve(req, res, pool, target.connectionId, options.requireSignature ?? true, (call) =>
+    options.authorize ? options.authorize(req, { ...call, stage: policyStage }) : Promise.resolve(undefined),
+  ).catch(() => {
     if (!res.headersSent)
       reply(res, 500, { message: 'Internal server error' }, 'InternalServerErrorException');
     else res.destroy();
@@ -146,7 +172,13 @@ async function serve(
   pool: ManagementPool,
   connectionId: string | null,
   requireSignature: boolean,
+  authorize: (call: ManagementCall) => Promise<ManagementRefusal | undefined>,
 ): Promise<void> {
+  const refused = async (method: string, id: string): Promise<boolean> => {
+    const refusal = await authorize({ stage: '', method, connectionId: id });
+    if (refusal) reply(res, refusal.status, { message: refusal.message }, refusal.errorType);
+    return refusal !== undefined;
+  };
   const authorization = req.headers.authorization ?? '';
   const method = req.method ?? 'GET';
   if (method === 'POST') {
@@ -160,6 +192,7 @@ async function serve(
       forbidden(res, 'Missing Authentication Token');
       return;
     }
+    if (await refused(method, connectionId)) return;
     if (body === null) {
       reply(
         res,
@@ -182,6 +215,7 @@ async function serve(
     forbidden(res, 'Missing Authentication Token');
     return;
   }
+  if (await refused(method, connectionId)) return;
   if (method === 'GET') {
     const info = pool.describe(connectionId);
     if (!info) {

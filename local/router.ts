@@ -7,16 +7,31 @@
  */
 export const DEFAULT_ROUTE = '$default';
 
-/** The route key for one text message, given the custom route keys that exist. */
-export function selectRoute(body: string, routeKeys: ReadonlySet<string>): string {
+export const DEFAULT_SELECTION_EXPRESSION = '$request.body.action';
+
+/**
+ * The route key for one text message, given the custom route keys that exist and the API's route
+ * selection expression: `$request.body.<path>` (dotted, e.g. `$request.body.message.type`) selects
+ * by a JSON field; any other expression is a constant key.
+ */
+export function selectRoute(
+  body: string,
+  routeKeys: ReadonlySet<string>,
+  expression: string = DEFAULT_SELECTION_EXPRESSION,
+): string {
+  const fieldPath = /^\$request\.body\.(.+)$/.exec(expression)?.[1];
+  if (fieldPath === undefined) return routeKeys.has(expression) ? expression : DEFAULT_ROUTE;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
     return DEFAULT_ROUTE;
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return DEFAULT_ROUTE;
-  const action = (parsed as Record<string, unknown>).action;
-  if (typeof action !== 'string' || action.startsWith('$')) return DEFAULT_ROUTE;
-  return routeKeys.has(action) ? action : DEFAULT_ROUTE;
+  let value: unknown = parsed;
+  for (const field of fieldPath.split('.')) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return DEFAULT_ROUTE;
+    value = Object.hasOwn(value, field) ? (value as Record<string, unknown>)[field] : undefined;
+  }
+  if (typeof value !== 'string' || value.startsWith('$')) return DEFAULT_ROUTE;
+  return routeKeys.has(value) ? value : DEFAULT_ROUTE;
 }
