@@ -1,0 +1,209 @@
+/**
+ * A local Lambda runtime: runs the functions of a cloud assembly as the Lambda Node.js runtime does.
+ *
+ *   const runtime = createFunctionRuntime({
+ *     functions,                      // FunctionDefinition[] from the assembly reader
+ *     region: 'us-east-1',            // AWS_REGION / AWS_DEFAULT_REGION in every instance
+ *     accountId: '000000000000',      // only used for an ARN when a definition has none
+ *     servicesEndpoint: 'http://127.0.0.1:4566', // AWS_ENDPOINT_URL: DynamoDB, Secrets Manager, SSM, ...
+ *     identityFor: (functionId) => ({ accessKeyId, secretAccessKey }), // the instance's credentials
+ *     outboundRoutes: [               // HTTPS to these hosts goes to a local port as plain HTTP
+ *       { host: '*.execute-api.us-east-1.amazonaws.com', target: 'http://127.0.0.1:3001' },
+ *       { host: 'localhost', target: 'http://127.0.0.1:3001' },   // e.g. the gateway's domainName
+ *     ],
+ *     log: (line) => console.log(line), // every instance's output, one line at a time
+ *   });
+ *   const result = await runtime.invoke('Stack/ConnectFn', event); // InvokeResult, never throws for handler faults
+ *   await runtime.reload('Stack/ConnectFn', newCodeDir);
+ *   await runtime.stop();
+ *
+ * Options:
+ * - functions: the functions it can run, by `id`. Functions whose runtime is not `nodejsNN.x`
+ *   fail every invocation with errorType 'Runtime.InvalidRuntime' (see `unsupportedRuntime`).
+ * - region, accountId: the local account; accountId is used only when a definition's arn is empty.
+ * - servicesEndpoint: set as AWS_ENDPOINT_URL, so SDK clients created without an endpoint reach it.
+ *   Omitted: no AWS_ENDPOINT_URL (calls would go to AWS).
+ * - identityFor(functionId): the access key pair set as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, by
+ *   which the services endpoint knows the caller. @default a key id derived from the function id.
+ * - outboundRoutes: `host` is a host name (`abc.example.com`) or `*.suffix` (any subdomain), case
+ *   insensitive, port ignored; `target` is `http://host:port`. Matching `https.request`/`https.get`
+ *   (the AWS SDK's transport) keep method, path and headers, Host included; matching `fetch` calls get
+ *   `x-forwarded-host` instead (fetch cannot send Host). Other hosts are not touched. An endpoint set
+ *   in code beats AWS_ENDPOINT_URL, so this is how `https://${domainName}/${stage}` reaches the local
+ *   @connections API. @default []
+ * - log: receives each line an instance writes (stdout and stderr), prefixed `[functionName] `;
+ *   handler console lines look like Lambda's (`<time>\t<requestId>\tINFO\t<message>`).
+ *   @default writes to process.stdout. Pass `() => {}` for silence.
+ * - lifecycleLogs: START / END / REPORT lines per invocation (REPORT carries `Init Duration` on a
+ *   cold start). @default true
+ * - maxInstancesPerFunction: beyond this many concurrent instances of one function, events wait for
+ *   a free instance instead of cold-starting another (Lambda would throttle at reserved concurrency;
+ *   a laptop has fewer cores than Lambda). @default 16
+ * - idleTimeoutMs: an instance idle this long is stopped (Lambda keeps idle sandboxes for minutes;
+ *   here they cost a process each). @default 300000 (5 min)
+ * - onInvoke(call): a fault hook for chaos tests, run before each event reaches its instance; may
+ *   return { delayMs } and/or { killAfterMs } (the instance is killed mid-invocation -> kind 'crash').
+ *
+ * Beyond FunctionRuntime: kill(functionId, which) kills running (or all) instances of a function,
+ * stats(functionId) counts instances, cold starts and invocations.
+ *
+ * The model: each instance is a child process (own process.env, TZ, cwd = the code folder,
+ * globals) running one event at a time; a new instance when all are busy (cold start); the
+ * template's timeout kills the instance (kind 'timeout', errorType 'Sandbox.Timedout'); an uncaught
+ * exception, unhandled rejection or process.exit fails the running event with kind 'crash' and the
+ * instance is replaced; a handler that throws fails with kind 'error' and the instance stays warm.
+ */
+import type { FunctionDefinition, FunctionIdentity, FunctionRuntime, InvokeResult } from './contract';
+import { instanceEnvironment, newLogStreamName, runtimeNodeMajor } from './environment';
+import { FunctionInstance } from './instance';
+import { instanceFiles } from './instance-files';
+import { FunctionPool, type FunctionStats, type InvokeCall, type InvokeFault } from './pool';
+import type { OutboundRouteSpec } from './protocol';
+
+export type { FunctionStats, InvokeCall, InvokeFault };
+
+export interface OutboundRoute {
+  /** `abc.example.com` or `*.execute-api.us-east-1.amazonaws.com`; case insensitive, port ignored. */
+  readonly host: string;
+  /** `http://127.0.0.1:3001`: the plain-HTTP server that answers for that host. */
+  readonly target: string;
+}
+
+export interface FunctionRuntimeOptions {
+  readonly functions: readonly FunctionDefinition[];
+  readonly region: string;
+  /** @default '000000000000' */
+  readonly accountId?: string;
+  readonly servicesEndpoint?: string;
+  readonly identityFor?: (functionId: string) => FunctionIdentity;
+  /** @default [] */
+  readonly outboundRoutes?: readonly OutboundRoute[];
+  /** @default a line to process.stdout */
+  readonly log?: (line: string) => void;
+  /** @default true */
+  readonly lifecycleLogs?: boolean;
+  /** @default 16 */
+  readonly maxInstancesPerFunction?: number;
+  /** @default 300_000 */
+  readonly idleTimeoutMs?: number;
+  readonly onInvoke?: (call: InvokeCall) => InvokeFault | undefined | Promise<InvokeFault | undefined>;
+}
+
+export interface LocalFunctionRuntime extends FunctionRuntime {
+  /** Kills the instances of a function that are running an event ('busy', default) or all of them. */
+  kill(functionId: string, which?: 'busy' | 'all'): number;
+  stats(functionId: string): FunctionStats;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+export const DEFAULT_MAX_INSTANCES_PER_FUNCTION = 16;
+
+/** Why this runtime cannot run a function, or undefined when it can. */
+export function unsupportedRuntime(definition: FunctionDefinition): string | undefined {
+  return runtimeNodeMajor(definition.runtime) > 0
+    ? undefined
+    : `runtime ${definition.runtime} is not supported locally (Node.js runtimes only)`;
+}
+
+export function createFunctionRuntime(options: FunctionRuntimeOptions): LocalFunctionRuntime {
+  const files = instanceFiles();
+  const accountId = options.accountId ?? '000000000000';
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const lifecycleLogs = options.lifecycleLogs ?? true;
+  const outboundRoutes: OutboundRouteSpec[] = (options.outboundRoutes ?? []).map((route) => ({
+    host: route.host.toLowerCase(),
+    target: route.target,
+  }));
+  const identityFor = options.identityFor ?? defaultIdentity;
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+
+  const pools = new Map<string, FunctionPool>();
+  const unsupported = new Map<string, string>();
+  for (const given of options.functions) {
+    const definition = given.arn
+      ? given
+      : { ...given, arn: `arn:aws:lambda:${options.region}:${accountId}:function:${given.functionName}` };
+    const reason = unsupportedRuntime(definition);
+    if (reason) unsupported.set(definition.id, reason);
+    pools.set(
+      definition.id,
+      new FunctionPool(definition, {
+        functionId: definition.id,
+        maxInstances: options.maxInstancesPerFunction ?? DEFAULT_MAX_INSTANCES_PER_FUNCTION,
+        onInvoke: options.onInvoke,
+        startInstance: (current, generation) => {
+          const logStreamName = newLogStreamName(new Date(), crypto.randomUUID());
+          return new FunctionInstance({
+            definition: current,
+            environment: instanceEnvironment({
+              definition: current,
+              region: options.region,
+              identity: identityFor(current.id),
+              servicesEndpoint: options.servicesEndpoint,
+              sdkRoot: files.sdkRoot,
+              logStreamName,
+            }),
+            mainPath: files.mainPath,
+            sdkRoot: files.sdkRoot,
+            logStreamName,
+            outboundRoutes,
+            lifecycleLogs,
+            log,
+            generation,
+          });
+        },
+      }),
+    );
+  }
+
+  const reaper = setInterval(
+    () => {
+      const idleSince = Date.now() - idleTimeoutMs;
+      for (const pool of pools.values()) pool.reap(idleSince);
+    },
+    Math.min(30_000, Math.max(100, idleTimeoutMs / 2)),
+  );
+  reaper.unref();
+
+  const poolOf = (functionId: string): FunctionPool => {
+    const pool = pools.get(functionId);
+    if (!pool) throw new Error(`unknown function ${functionId}; known: ${[...pools.keys()].join(', ')}`);
+    return pool;
+  };
+
+  return {
+    async invoke(functionId, event): Promise<InvokeResult> {
+      const pool = poolOf(functionId);
+      const reason = unsupported.get(functionId);
+      if (reason) {
+        return {
+          ok: false,
+          kind: 'error',
+          errorType: 'Runtime.InvalidRuntime',
+          errorMessage: reason,
+          durationMs: 0,
+          coldStart: false,
+        };
+      }
+      return pool.invoke(event);
+    },
+    async reload(functionId, codeDir) {
+      poolOf(functionId).reload(codeDir);
+    },
+    async stop() {
+      clearInterval(reaper);
+      await Promise.all([...pools.values()].map((pool) => pool.stop()));
+    },
+    kill(functionId, which = 'busy') {
+      return poolOf(functionId).kill(which);
+    },
+    stats(functionId) {
+      return poolOf(functionId).stats();
+    },
+  };
+}
+
+function defaultIdentity(functionId: string): FunctionIdentity {
+  const hex = Buffer.from(functionId).toString('hex').toUpperCase().slice(0, 16).padEnd(16, '0');
+  return { accessKeyId: `LOCAL${hex}`, secretAccessKey: 'local-secret' };
+}

@@ -1,0 +1,86 @@
+/**
+ * The files an instance runs from, prepared once per emulator process: the instance-side code
+ * bundled into plain JavaScript (so instances start with bare `node`, without a TypeScript loader
+ * in the function's process), and a folder whose node_modules links the SDK packages the Lambda
+ * Node.js runtime provides to this project's own copies. Cached by content under
+ * node_modules/.cache; written to a temporary folder and renamed so parallel test workers agree.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { buildSync } from 'esbuild';
+import { RUNTIME_PACKAGE_SCOPES } from './instance-side/runtime-packages';
+
+export interface InstanceFiles {
+  /** The instance's entry point (CommonJS). */
+  readonly mainPath: string;
+  /** Holds `node_modules/<scope>` links to the SDK packages; NODE_PATH and the ESM hooks use it. */
+  readonly sdkRoot: string;
+}
+
+const projectRoot = path.resolve(__dirname, '..', '..');
+const instanceSideDir = path.join(__dirname, 'instance-side');
+
+let prepared: InstanceFiles | undefined;
+
+export function instanceFiles(): InstanceFiles {
+  prepared ??= prepare();
+  return prepared;
+}
+
+function prepare(): InstanceFiles {
+  const emulatorModules = path.join(projectRoot, 'node_modules');
+  const scopes = RUNTIME_PACKAGE_SCOPES.filter((scope) => existsSync(path.join(emulatorModules, scope)));
+  const sources = [
+    path.join(__dirname, 'protocol.ts'),
+    ...readdirSync(instanceSideDir).map((f) => path.join(instanceSideDir, f)),
+  ]
+    .filter((file) => file.endsWith('.ts'))
+    .sort();
+  const hash = createHash('sha256');
+  for (const file of sources) hash.update(file).update(readFileSync(file));
+  hash.update(emulatorModules).update(scopes.join(','));
+  const cacheDir = path.join(emulatorModules, '.cache', 'local-lambda-runtime');
+  const finalDir = path.join(cacheDir, hash.digest('hex').slice(0, 16));
+  const files = { mainPath: path.join(finalDir, 'main.cjs'), sdkRoot: path.join(finalDir, 'sdk') };
+  if (existsSync(files.mainPath)) return files;
+
+  const workDir = path.join(cacheDir, `.tmp-${randomUUID()}`);
+  mkdirSync(path.join(workDir, 'sdk', 'node_modules'), { recursive: true });
+  const bundle = (entry: string, outName: string, format: 'cjs' | 'esm') => {
+    const result = buildSync({
+      entryPoints: [path.join(instanceSideDir, entry)],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format,
+      write: false,
+      logLevel: 'silent',
+    });
+    const output = result.outputFiles[0];
+    if (!output) throw new Error(`esbuild produced no output for ${entry}`);
+    writeFileSync(path.join(workDir, outName), output.contents);
+  };
+  bundle('main.ts', 'main.cjs', 'cjs');
+  bundle('sdk-resolve-hooks.ts', 'sdk-resolve-hooks.mjs', 'esm');
+  for (const scope of scopes) {
+    symlinkSync(path.join(emulatorModules, scope), path.join(workDir, 'sdk', 'node_modules', scope), 'dir');
+  }
+  try {
+    renameSync(workDir, finalDir);
+  } catch (error) {
+    // Another process won the race with identical content.
+    rmSync(workDir, { recursive: true, force: true });
+    if (!existsSync(files.mainPath)) throw error;
+  }
+  return files;
+}

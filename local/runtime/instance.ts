@@ -1,0 +1,261 @@
+/**
+ * One function instance as the parent sees it: a child process that loads the handler once and
+ * then runs one event at a time. A child process rather than a worker thread, because only a
+ * process gives the handler its own process.env, TZ, cwd, globals and process.exit, and because
+ * Lambda's "kill the sandbox" (timeout, crash, chaos) is then simply SIGKILL.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { FunctionDefinition, InvokeResult } from './contract';
+import type { InitMessage, InstanceMessage, OutboundRouteSpec } from './protocol';
+
+export interface InstanceStartOptions {
+  readonly definition: FunctionDefinition;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly mainPath: string;
+  readonly sdkRoot: string;
+  readonly logStreamName: string;
+  readonly outboundRoutes: readonly OutboundRouteSpec[];
+  readonly lifecycleLogs: boolean;
+  readonly log: (line: string) => void;
+  readonly generation: number;
+}
+
+export type InstanceState = 'starting' | 'idle' | 'busy' | 'dead';
+
+type InitOutcome =
+  | { ok: true; initMs: number }
+  | { ok: false; errorType: string; errorMessage: string; initMs: number };
+
+interface Pending {
+  readonly requestId: string;
+  readonly startedAt: number;
+  readonly coldStart: boolean;
+  readonly timer: NodeJS.Timeout;
+  readonly resolve: (result: InvokeResult) => void;
+}
+
+export class FunctionInstance {
+  readonly id = randomUUID();
+  readonly generation: number;
+  state: InstanceState = 'starting';
+  lastUsedAt = Date.now();
+  /** True until the instance's first invocation has been handed out. */
+  fresh = true;
+
+  private readonly child: ChildProcess;
+  private readonly definition: FunctionDefinition;
+  private readonly log: (line: string) => void;
+  private readonly lifecycleLogs: boolean;
+  private readonly initOutcome: Promise<InitOutcome>;
+  private pending: Pending | undefined;
+  private crashReport: { errorType: string; errorMessage: string } | undefined;
+  private readonly closed: Promise<void>;
+
+  constructor(options: InstanceStartOptions) {
+    this.definition = options.definition;
+    this.generation = options.generation;
+    this.log = options.log;
+    this.lifecycleLogs = options.lifecycleLogs;
+    const spawnedAt = Date.now();
+    // Lambda's bootstrap sizes the V8 heap from the function's memory; do the same.
+    const heapMb = Math.max(32, Math.floor(options.definition.memoryMb * 0.9));
+    this.child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, options.mainPath], {
+      cwd: options.definition.codeDir,
+      env: options.environment,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    this.forwardLines(this.child.stdout);
+    this.forwardLines(this.child.stderr);
+    this.closed = new Promise((resolve) => this.child.once('close', () => resolve()));
+
+    this.initOutcome = new Promise<InitOutcome>((resolve) => {
+      const onMessage = (message: InstanceMessage) => {
+        if (message.t === 'ready') {
+          resolve({ ok: true, initMs: Date.now() - spawnedAt });
+        } else if (message.t === 'init-error') {
+          resolve({
+            ok: false,
+            errorType: message.errorType,
+            errorMessage: message.errorMessage,
+            initMs: Date.now() - spawnedAt,
+          });
+        } else if (message.t === 'crash') {
+          resolve({
+            ok: false,
+            errorType: message.errorType,
+            errorMessage: message.errorMessage,
+            initMs: Date.now() - spawnedAt,
+          });
+        }
+      };
+      this.child.on('message', onMessage);
+      this.child.once('close', (code, signal) =>
+        resolve({
+          ok: false,
+          errorType: 'Runtime.ExitError',
+          errorMessage: `Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}`,
+          initMs: Date.now() - spawnedAt,
+        }),
+      );
+    });
+    this.child.on('message', (message: InstanceMessage) => this.onMessage(message));
+    this.child.once('close', (code, signal) => this.onClose(code, signal));
+    this.child.once('error', (error) =>
+      this.log(`[${this.definition.functionName}] instance failed to start: ${error.message}`),
+    );
+
+    const init: InitMessage = {
+      t: 'init',
+      handler: options.definition.handler,
+      taskRoot: options.definition.codeDir,
+      sdkRoot: options.sdkRoot,
+      functionName: options.definition.functionName,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: options.definition.arn,
+      memoryMb: options.definition.memoryMb,
+      logGroupName: `/aws/lambda/${options.definition.functionName}`,
+      logStreamName: options.logStreamName,
+      lifecycleLogs: options.lifecycleLogs,
+      outboundRoutes: options.outboundRoutes,
+      spawnedAt,
+    };
+    this.child.send(init);
+  }
+
+  /** Resolves when the handler is loaded (Lambda's init phase), or with why it could not be. */
+  ready(): Promise<InitOutcome> {
+    return this.initOutcome.then((outcome) => {
+      if (outcome.ok && this.state === 'starting') this.state = 'idle';
+      if (!outcome.ok) this.kill();
+      return outcome;
+    });
+  }
+
+  /** Runs one event. The caller hands out only idle instances. */
+  invoke(event: unknown, requestId: string, coldStart: boolean): Promise<InvokeResult> {
+    this.state = 'busy';
+    const timeoutMs = this.definition.timeoutSeconds * 1000;
+    const startedAt = Date.now();
+    return new Promise<InvokeResult>((resolve) => {
+      const timer = setTimeout(() => this.timedOut(), timeoutMs);
+      this.pending = { requestId, startedAt, coldStart, timer, resolve };
+      this.child.send({ t: 'invoke', requestId, deadline: startedAt + timeoutMs, event }, (error) => {
+        if (error) this.kill();
+      });
+    });
+  }
+
+  kill(): void {
+    if (this.state !== 'dead') this.child.kill('SIGKILL');
+    this.state = 'dead';
+  }
+
+  /** Resolves once the process is gone. */
+  exited(): Promise<void> {
+    return this.closed;
+  }
+
+  private settle(result: InvokeResult): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    clearTimeout(pending.timer);
+    this.lastUsedAt = Date.now();
+    if (this.state === 'busy') this.state = 'idle';
+    pending.resolve(result);
+  }
+
+  private onMessage(message: InstanceMessage): void {
+    const pending = this.pending;
+    if (message.t === 'crash') {
+      this.crashReport = { errorType: message.errorType, errorMessage: message.errorMessage };
+      return;
+    }
+    if (
+      !pending ||
+      (message.t !== 'result' && message.t !== 'error') ||
+      message.requestId !== pending.requestId
+    )
+      return;
+    if (message.t === 'result') {
+      this.settle({
+        ok: true,
+        value: message.value,
+        durationMs: message.durationMs,
+        coldStart: pending.coldStart,
+      });
+    } else {
+      this.settle({
+        ok: false,
+        kind: 'error',
+        errorType: message.errorType,
+        errorMessage: message.errorMessage,
+        durationMs: message.durationMs,
+        coldStart: pending.coldStart,
+      });
+    }
+  }
+
+  private timedOut(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.kill();
+    const seconds = this.definition.timeoutSeconds.toFixed(2);
+    const durationMs = Date.now() - pending.startedAt;
+    const prefix = `[${this.definition.functionName}]`;
+    this.log(
+      `${prefix} ${new Date().toISOString()} ${pending.requestId} Task timed out after ${seconds} seconds`,
+    );
+    if (this.lifecycleLogs) {
+      this.log(`${prefix} END RequestId: ${pending.requestId}`);
+      this.log(
+        `${prefix} REPORT RequestId: ${pending.requestId}\tDuration: ${durationMs.toFixed(2)} ms\tStatus: timeout`,
+      );
+    }
+    this.settle({
+      ok: false,
+      kind: 'timeout',
+      errorType: 'Sandbox.Timedout',
+      errorMessage: `RequestId: ${pending.requestId} Error: Task timed out after ${seconds} seconds`,
+      durationMs,
+      coldStart: pending.coldStart,
+    });
+  }
+
+  private onClose(code: number | null, signal: NodeJS.Signals | null): void {
+    this.state = 'dead';
+    const pending = this.pending;
+    if (!pending) return;
+    const report = this.crashReport;
+    const exit = signal ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`;
+    this.settle({
+      ok: false,
+      kind: 'crash',
+      errorType: report?.errorType ?? 'Runtime.ExitError',
+      errorMessage:
+        report?.errorMessage ?? `RequestId: ${pending.requestId} Error: Runtime exited with error: ${exit}`,
+      durationMs: Date.now() - pending.startedAt,
+      coldStart: pending.coldStart,
+    });
+    this.state = 'dead';
+  }
+
+  private forwardLines(stream: Readable | null): void {
+    if (!stream) return;
+    const prefix = `[${this.definition.functionName}] `;
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) this.log(prefix + line);
+    });
+    stream.on('end', () => {
+      if (partial) this.log(prefix + partial);
+      partial = '';
+    });
+  }
+}
