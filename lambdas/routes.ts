@@ -5,7 +5,31 @@
  */
 import type { TableName } from './adapters/dynamodb/table-definitions';
 
-export type TableAccess = 'read' | 'write' | 'readWrite';
+/**
+ * A DynamoDB action a function calls on a table. Each becomes exactly `dynamodb:<action>` on the
+ * table's ARN, except `QueryIndexes`: `dynamodb:Query` on the table's global secondary indexes
+ * (`<table ARN>/index/*`), which the table ARN does not cover. Nothing is granted that is not
+ * listed: no Scan, no Batch*, no DescribeTable.
+ */
+export type TableAction =
+  | 'GetItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'Query'
+  | 'QueryIndexes'
+  | 'Scan'
+  | 'BatchGetItem'
+  | 'BatchWriteItem'
+  | 'ConditionCheckItem';
+
+/**
+ * The actions a function calls on one table, exactly. When an adapter starts making a new call
+ * (or a route starts using another adapter method), add the action here for every function that
+ * reaches it: test/local/services-roles.test.ts runs every route and job with these grants under
+ * IAM enforcement and fails on any refused call.
+ */
+export type TableAccess = readonly TableAction[];
 
 export interface FunctionSpec {
   /** Short name, used in construct ids and function names. */
@@ -27,12 +51,20 @@ export interface ScheduledJobSpec extends FunctionSpec {
   readonly everyMinutes: number;
 }
 
+/**
+ * Every function that posts to a connection may meet a 410: the clean-up deletes the gone
+ * connection's record (DeleteItem) and releases its key mapping if it still points there
+ * (UpdateItem). The frame budget is an atomic counter (UpdateItem).
+ */
+const FORGETS_GONE_CONNECTIONS: TableAccess = ['DeleteItem', 'UpdateItem'];
+
 export const ROUTES: readonly RouteSpec[] = [
   {
     routeKey: '$connect',
     name: 'connect',
     entry: 'lambdas/handlers/connect.ts',
-    tables: { connections: 'write' },
+    // Registers the pending connection; it posts nothing (the upgrade is still pending).
+    tables: { connections: ['PutItem'] },
     manageConnections: false,
     readsJwtSecret: false,
   },
@@ -40,7 +72,14 @@ export const ROUTES: readonly RouteSpec[] = [
     routeKey: 'auth',
     name: 'auth',
     entry: 'lambdas/handlers/auth.ts',
-    tables: { connections: 'readWrite', assessments: 'readWrite', tests: 'read' },
+    tables: {
+      // Reads the connection and the key's holder, binds and marks it (conditional updates),
+      // claims the key, counts the frame; closes a replaced connection.
+      connections: ['GetItem', ...FORGETS_GONE_CONNECTIONS],
+      // Binds the attempt's holder, reads it for recovery, finishes it when its time is up.
+      assessments: ['GetItem', 'UpdateItem'],
+      tests: ['GetItem'],
+    },
     manageConnections: true,
     readsJwtSecret: true,
   },
@@ -48,7 +87,12 @@ export const ROUTES: readonly RouteSpec[] = [
     routeKey: 'message',
     name: 'message',
     entry: 'lambdas/handlers/message.ts',
-    tables: { connections: 'readWrite', assessments: 'readWrite', tests: 'read' },
+    tables: {
+      connections: ['GetItem', ...FORGETS_GONE_CONNECTIONS],
+      // Starts an attempt (conditional put), records answers and completes it (conditional updates).
+      assessments: ['GetItem', 'PutItem', 'UpdateItem'],
+      tests: ['GetItem'],
+    },
     manageConnections: true,
     readsJwtSecret: false,
   },
@@ -56,8 +100,8 @@ export const ROUTES: readonly RouteSpec[] = [
     routeKey: '$disconnect',
     name: 'disconnect',
     entry: 'lambdas/handlers/disconnect.ts',
-    // Deletes only: its own record (returning what it held) and, conditionally, its key mapping.
-    tables: { connections: 'write' },
+    // Its own record (deleted, returning what it held) and, conditionally, its key mapping.
+    tables: { connections: FORGETS_GONE_CONNECTIONS },
     manageConnections: false,
     readsJwtSecret: false,
   },
@@ -65,8 +109,8 @@ export const ROUTES: readonly RouteSpec[] = [
     routeKey: '$default',
     name: 'default',
     entry: 'lambdas/handlers/default.ts',
-    // Replying can meet a 410, whose clean-up deletes the gone connection's records.
-    tables: { connections: 'write' },
+    // Counts the frame, replies; a 410 on the reply cleans up.
+    tables: { connections: FORGETS_GONE_CONNECTIONS },
     manageConnections: true,
     readsJwtSecret: false,
   },
@@ -78,7 +122,14 @@ export const SCHEDULED_JOBS: readonly ScheduledJobSpec[] = [
     name: 'sweep',
     entry: 'lambdas/handlers/sweep.ts',
     everyMinutes: 1,
-    tables: { connections: 'readWrite', assessments: 'readWrite', tests: 'read' },
+    tables: {
+      // Finds overdue unauthenticated connections on the pending index, rereads each, forgets it;
+      // reads who holds a finished attempt's key to tell them.
+      connections: ['QueryIndexes', 'GetItem', ...FORGETS_GONE_CONNECTIONS],
+      // Finds overdue attempts on the active index, rereads and completes each.
+      assessments: ['QueryIndexes', 'GetItem', 'UpdateItem'],
+      tests: ['GetItem'],
+    },
     manageConnections: true,
     readsJwtSecret: false,
   },
