@@ -3,8 +3,7 @@
  * protocol v1 (shared/protocol-v1.md). No third-party runtime dependencies: browsers use the
  * global WebSocket, Node passes one (e.g. from the `ws` package).
  */
-// The server's own test-id rule (a pure file with no imports), so client and server cannot disagree.
-import { isValidTestId } from '../lambdas/core/connection-key';
+import { isValidTestId } from '../protocol';
 import { Backoff } from './backoff';
 import { Emitter } from './emitter';
 import { AssessmentClientError } from './errors';

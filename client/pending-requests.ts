@@ -3,7 +3,16 @@
  * with its request_id rejects it with the server's code.
  */
 import { AssessmentClientError } from './errors';
-import type { ClientMessageFrame, ServerFrame, Timers } from './types';
+import type { ClientMessageFrame, Timers } from './types';
+
+/** What settling needs of a server frame; any ServerFrame is one. */
+export interface ReplyFrame {
+  type: string;
+  request_id?: string;
+  data?: unknown;
+  error?: { code: string; message: string };
+  timestamp: string;
+}
 
 interface Entry {
   readonly frame: ClientMessageFrame;
@@ -75,7 +84,7 @@ export class PendingRequests {
    * Settles the request a server frame answers: a frame of an expected type resolves it with its
    * `data`, an `error` frame rejects it with the error's code. Returns whether a request matched.
    */
-  settle(frame: ServerFrame): boolean {
+  settle(frame: ReplyFrame): boolean {
     const requestId = frame.request_id;
     if (requestId === undefined) return false;
     const entry = this.entries.get(requestId);

@@ -1,60 +1,36 @@
-/**
- * Public types of the assessment client SDK. Server payload shapes come from the server's own
- * protocol module as TYPES only (erased at build time), so the client has no runtime dependency
- * on server code and the two cannot drift.
- */
+/** Public types of the assessment client SDK; the payloads are the protocol module's own. */
 import type {
+  AnswerFeedbackData,
   AssessmentSnapshot,
-  AuthErrorCode,
+  AssessmentStatusData,
   AuthSuccessData,
   CompletedSummary,
-  ErrorCode,
   MessageType,
-  Progress,
+  PongData,
   QuestionView,
   ServerFrame,
-} from '../lambdas/core/protocol';
+  SessionReplacedData,
+  TestInfo,
+} from '../protocol';
 import type { OutboxEntry } from './outbox';
 
 export type {
+  AnswerFeedbackData,
   AssessmentSnapshot,
+  AssessmentStatusData,
   AuthErrorCode,
   AuthSuccessData,
   CompletedSummary,
+  CompletionReason,
   ErrorCode,
   MessageType,
+  PongData,
   Progress,
   QuestionView,
   ServerFrame,
-};
-
-/** `answer_feedback.data`: correctness is never revealed. */
-export interface AnswerFeedbackData {
-  question_id: string;
-  accepted: true;
-  duplicate: boolean;
-  progress: Progress;
-}
-
-/** Narrow on `is_in_assessment`, then on the presence of `assessment`. */
-export type AssessmentStatusData =
-  | { is_in_assessment: true; assessment: AssessmentSnapshot }
-  | { is_in_assessment: false; assessment?: CompletedSummary };
-
-export interface TestInfo {
-  test_id: string;
-  title: string;
-  duration_seconds: number;
-  total_questions: number;
-}
-
-export interface PongData {
-  server_time: string;
-}
-
-export interface SessionReplacedData {
-  connection_id: string;
-}
+  SessionReplacedData,
+  TestInfo,
+} from '../protocol';
 
 /**
  * - `connecting`: first connection (fetching a token, opening the socket)

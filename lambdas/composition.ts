@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { RATE_LIMIT } from '../protocol';
 import { ApiGatewayNotifier } from './adapters/apigateway/notifier';
 import { DynamoAssessmentStore } from './adapters/dynamodb/assessment-store';
 import { createDocumentClient } from './adapters/dynamodb/client';
@@ -17,7 +18,6 @@ import { type AppConfig, loadConfig } from './config';
 import { type Core, createCore } from './core/app';
 import type { CoreDeps } from './core/deps';
 import type { Clock } from './core/ports';
-import { RATE_LIMIT } from './core/rate-limit';
 import { CachedTestCatalog } from './core/test-cache';
 
 export interface Runtime {

@@ -3,11 +3,12 @@
  * the client that asked; state changes are single-item conditional writes, so concurrent
  * requests and retries can neither lose an answer nor store one twice.
  */
+
+import type { AssessmentStatusData, ErrorCode, ServerFrame } from '../../protocol';
 import type { CoreDeps } from './deps';
 import type { Outbound } from './outbound';
 import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
-import type { ErrorCode, ServerFrame } from './protocol';
 import { progressOf, questionView, scoreOf, snapshotOf, summaryOf, testInfoOf } from './views';
 
 type Deps = Pick<CoreDeps, 'assessments' | 'clock' | 'ids' | 'telemetry'>;
@@ -52,7 +53,7 @@ export class AssessmentService {
       ];
     }
     const snapshot = snapshotOf(current, caller.test, this.deps.clock.now());
-    const frames = [
+    const frames: ServerFrame[] = [
       this.outbound.frame(
         created ? 'assessment_started' : 'assessment_recovered',
         snapshot,
@@ -175,7 +176,7 @@ export class AssessmentService {
     if (!record)
       return [this.outbound.frame('assessment_status', { is_in_assessment: false }, caller.requestId)];
     const current = await this.settleDeadline(record, caller.test);
-    const data =
+    const data: AssessmentStatusData =
       current.status === 'completed'
         ? { is_in_assessment: false, assessment: summaryOf(current) }
         : { is_in_assessment: true, assessment: snapshotOf(current, caller.test, this.deps.clock.now()) };

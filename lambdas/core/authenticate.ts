@@ -4,13 +4,13 @@
  * the connection read, then the key claim, the connection write and the recovery read together.
  */
 
+import { type AuthSuccessData, isValidTestId, type ServerFrame } from '../../protocol';
 import type { AssessmentService } from './assessment-service';
 import type { AuthFrame } from './client-frames';
-import { connectionKey, isValidTestId } from './connection-key';
+import { connectionKey } from './connection-key';
 import type { CoreDeps } from './deps';
 import type { Outbound } from './outbound';
 import type { AssessmentRecord, ConnectionRecord, TestDefinition } from './ports';
-import type { AuthSuccessData, ServerFrame } from './protocol';
 import { snapshotOf, summaryOf } from './views';
 
 export async function authenticate(

@@ -3,7 +3,7 @@
  * field; nothing here throws on hostile input.
  */
 import * as v from 'valibot';
-import { MAX_FRAME_BYTES, MESSAGE_TYPES, type MessageType } from './protocol';
+import { MAX_FRAME_BYTES, MESSAGE_TYPES, type MessageType } from '../../protocol';
 
 export type Parsed<T> =
   | { ok: true; value: T }

@@ -1,5 +1,5 @@
 /** $connect: admit or refuse the upgrade, and remember the connection as unauthenticated. */
-import { isValidTestId } from './connection-key';
+import { isValidTestId } from '../../protocol';
 import type { CoreDeps } from './deps';
 
 export interface ConnectRequest {

@@ -4,13 +4,7 @@
  * It is injective because a test id can never contain `_` and can never be `general` (any
  * case): splitting a key at its last `_` always gives back the one (user id, test id) pair.
  */
-export const GENERAL_SUFFIX = 'general';
-
-const TEST_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
-
-export function isValidTestId(testId: string): boolean {
-  return TEST_ID_PATTERN.test(testId) && testId.toLowerCase() !== GENERAL_SUFFIX;
-}
+import { GENERAL_SUFFIX, isValidTestId } from '../../protocol';
 
 export function connectionKey(userId: string, testId: string | null): string {
   if (testId !== null && !isValidTestId(testId)) {

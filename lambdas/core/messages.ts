@@ -2,11 +2,12 @@
  * The `message` route: resolve the connection to its key, validate the frame, and dispatch by
  * type. The connection read and the rate-limit count run together: one round trip.
  */
+
+import { type ServerFrame, TOKEN_CLOCK_LEEWAY_SECONDS } from '../../protocol';
 import type { AssessmentService, Caller } from './assessment-service';
 import { echoableRequestId, parseJsonObject, parseMessageFrame } from './client-frames';
 import type { CoreDeps } from './deps';
 import type { Outbound } from './outbound';
-import { type ServerFrame, TOKEN_CLOCK_LEEWAY_SECONDS } from './protocol';
 
 export async function handleMessage(
   deps: CoreDeps,

@@ -2,15 +2,19 @@
  * Sending to clients. A 410 from the @connections API means *that* connection is gone, so its
  * records are removed (never the sender's, unless the sender is the one that is gone).
  */
-import type { CoreDeps } from './deps';
 import {
   type AuthErrorCode,
   authErrorFrame,
+  type DataFrameOf,
+  type DataFrameType,
+  dataFrame,
   type ErrorCode,
+  type ErrorFrame,
   errorFrame,
-  frame,
   type ServerFrame,
-} from './protocol';
+  type ServerFrameData,
+} from '../../protocol';
+import type { CoreDeps } from './deps';
 
 export class Outbound {
   constructor(private readonly deps: Pick<CoreDeps, 'notifier' | 'connections' | 'clock' | 'telemetry'>) {}
@@ -26,11 +30,12 @@ export class Outbound {
     return 'sent';
   }
 
-  frame(type: string, data?: object, requestId?: string): ServerFrame {
-    return frame(type, new Date(this.deps.clock.now()), data, requestId);
+  /** A data frame: the type decides the payload it accepts. */
+  frame<T extends DataFrameType>(type: T, data: ServerFrameData[T], requestId?: string): DataFrameOf<T> {
+    return dataFrame(type, data, new Date(this.deps.clock.now()), requestId);
   }
 
-  error(code: ErrorCode, message: string, requestId?: string): ServerFrame {
+  error(code: ErrorCode, message: string, requestId?: string): ErrorFrame {
     return errorFrame(code, message, new Date(this.deps.clock.now()), requestId);
   }
 

@@ -3,7 +3,7 @@
  * implement these, and so do the in-memory twins used by fast unit tests.
  * Times are epoch milliseconds throughout the core.
  */
-import type { ServerFrame } from './protocol';
+import type { ServerFrame } from '../../protocol';
 
 export interface Clock {
   now(): number;

@@ -3,7 +3,7 @@
  * validation is never half-loaded.
  */
 import * as v from 'valibot';
-import { isValidTestId } from './connection-key';
+import { isValidTestId } from '../../protocol';
 import type { TestDefinition } from './ports';
 
 const text = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(max));

@@ -1,8 +1,8 @@
 /** Builds what the client sees of tests and assessments. The correct option never leaves here. */
 
+import type { AssessmentSnapshot, CompletedSummary, Progress, QuestionView, TestInfo } from '../../protocol';
 import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
-import type { AssessmentSnapshot, CompletedSummary, Progress, QuestionView } from './protocol';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -77,7 +77,7 @@ export function scoreOf(record: AssessmentRecord, test: TestDefinition): number 
   return test.questions.filter((q) => ownValue(record.answers, q.question_id) === q.correct_option).length;
 }
 
-export function testInfoOf(test: TestDefinition) {
+export function testInfoOf(test: TestDefinition): TestInfo {
   return {
     test_id: test.test_id,
     title: test.title,

@@ -2,7 +2,7 @@
  * The assessment lifecycle (protocol section 5) through the real handlers, against dynalite,
  * with a manual clock for the deadline.
  */
-import { MESSAGE_TYPES, type ServerFrame } from '../../lambdas/core/protocol';
+import { MESSAGE_TYPES, type ServerFrame } from '../../protocol';
 import { Backend, sweepEvent, type TestConnection } from '../support/backend';
 
 let backend: Backend;

@@ -11,7 +11,6 @@ import { buildRuntime, type Runtime } from '../../lambdas/composition';
 import { loadConfig } from '../../lambdas/config';
 import type { CoreDeps } from '../../lambdas/core/deps';
 import type { TestDefinition } from '../../lambdas/core/ports';
-import type { ServerFrame } from '../../lambdas/core/protocol';
 import { routeHandlers } from '../../lambdas/handlers/route-handlers';
 import { ROUTES } from '../../lambdas/routes';
 import {
@@ -28,6 +27,7 @@ import {
   startManagementApiServer,
 } from '../../local/management-api';
 import { selectRoute } from '../../local/router';
+import type { ServerFrame } from '../../protocol';
 import { type LocalDynamo, startDynalite } from './dynalite';
 
 export const TEST_SECRET = 'test-secret-with-enough-length';

@@ -12,7 +12,7 @@ import {
 } from '../../lambdas/adapters/memory';
 import { createCore } from '../../lambdas/core/app';
 import type { CoreDeps } from '../../lambdas/core/deps';
-import type { ServerFrame } from '../../lambdas/core/protocol';
+import type { ServerFrame } from '../../protocol';
 import { QUIZ } from './backend';
 
 export interface TwinDeps extends CoreDeps {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { connectionKey, isValidTestId, parseConnectionKey } from '../../lambdas/core/connection-key';
+import { connectionKey, parseConnectionKey } from '../../lambdas/core/connection-key';
+import { isValidTestId } from '../../protocol';
 
 const testIdChars = fc.constantFrom(
   ...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-'.split(''),

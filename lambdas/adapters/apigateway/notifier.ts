@@ -5,8 +5,8 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { ServerFrame } from '../../../protocol';
 import type { ConnectionNotifier } from '../../core/ports';
-import type { ServerFrame } from '../../core/protocol';
 
 export class NotifierError extends Error {
   override name = 'NotifierError';

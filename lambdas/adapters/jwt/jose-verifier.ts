@@ -3,8 +3,8 @@
  * bounded clock leeway. The user id comes only from the verified token.
  */
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { TOKEN_CLOCK_LEEWAY_SECONDS } from '../../../protocol';
 import type { TokenCheck, TokenVerifier } from '../../core/ports';
-import { TOKEN_CLOCK_LEEWAY_SECONDS } from '../../core/protocol';
 
 export type KeySource = { kind: 'hs256'; secret: () => Promise<string> } | { kind: 'jwks'; jwksUrl: string };
 

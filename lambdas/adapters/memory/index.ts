@@ -3,6 +3,7 @@
  * as the DynamoDB adapters (the shared contract tests run against both).
  */
 
+import type { ServerFrame } from '../../../protocol';
 import { setOwn } from '../../core/own-keys';
 import type {
   AnswerWrite,
@@ -23,7 +24,6 @@ import type {
   TokenCheck,
   TokenVerifier,
 } from '../../core/ports';
-import type { ServerFrame } from '../../core/protocol';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
