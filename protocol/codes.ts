@@ -45,6 +45,16 @@ export type AuthErrorCode = keyof typeof AUTH_ERROR_CODE_MEANINGS;
 
 export const AUTH_ERROR_CODES = Object.keys(AUTH_ERROR_CODE_MEANINGS) as readonly AuthErrorCode[];
 
+/** Codes of `notice` frames (an additive extension): information, never a failure of a request. */
+export const NOTICE_CODE_MEANINGS = {
+  ai_unavailable:
+    'the AI service could not be reached; the assessment goes on with its own questions, every answer is stored and scored as usual',
+} as const satisfies Record<string, string>;
+
+export type NoticeCode = keyof typeof NOTICE_CODE_MEANINGS;
+
+export const NOTICE_CODES = Object.keys(NOTICE_CODE_MEANINGS) as readonly NoticeCode[];
+
 /** True when `code` is one of the `error` codes of this protocol version. */
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CODE_MEANINGS, code);

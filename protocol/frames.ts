@@ -2,7 +2,7 @@
  * The frames of protocol v1 as discriminated unions keyed by `type` (server frames) and by
  * `action` then `type` (client frames). Each payload is declared once, here.
  */
-import type { AuthErrorCode, ErrorCode } from './codes';
+import type { AuthErrorCode, ErrorCode, NoticeCode } from './codes';
 
 // ---- payloads ----------------------------------------------------------------------------
 
@@ -100,6 +100,29 @@ export interface SessionReplacedData {
   connection_id: string;
 }
 
+// ---- additive extensions (docs/protocol.md, changelog): a v1 client ignores them ----------
+
+/**
+ * The AI service's reply to one stored answer; sent only by deployments with an AI service,
+ * after the answer's `answer_feedback` and next `question`.
+ */
+export interface AiFeedbackData {
+  question_id: string;
+  /** The attempt's thread: the snapshot's `thread_id`. */
+  thread_id: string;
+  /** The turn's number in the thread, from 1: one turn per stored answer. */
+  turn: number;
+  feedback: string;
+  /** A question the AI service generated in reply, to reflect on: not answered with `submit_answer`, not scored. */
+  next_question?: { text: string };
+}
+
+/** Something the client should know that is not an error of its request; nothing failed for it. */
+export interface NoticeData {
+  code: NoticeCode;
+  message: string;
+}
+
 // ---- server -> client --------------------------------------------------------------------
 
 /** The payload of every server frame that carries `data`, by frame type. */
@@ -114,6 +137,8 @@ export interface ServerFrameData {
   assessment_status: AssessmentStatusData;
   test_info: TestInfo;
   pong: PongData;
+  ai_feedback: AiFeedbackData;
+  notice: NoticeData;
 }
 
 export type DataFrameType = keyof ServerFrameData;
@@ -166,6 +191,8 @@ const DATA_FRAME_TYPES_BY_NAME: Record<DataFrameType, true> = {
   assessment_status: true,
   test_info: true,
   pong: true,
+  ai_feedback: true,
+  notice: true,
 };
 
 export const DATA_FRAME_TYPES = Object.keys(DATA_FRAME_TYPES_BY_NAME) as readonly DataFrameType[];

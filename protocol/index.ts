@@ -13,6 +13,9 @@ export {
   type ErrorCode,
   isAuthErrorCode,
   isErrorCode,
+  NOTICE_CODE_MEANINGS,
+  NOTICE_CODES,
+  type NoticeCode,
 } from './codes';
 export * from './frames';
 export * from './limits';

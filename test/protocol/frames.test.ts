@@ -64,7 +64,7 @@ describe('isServerFrame', () => {
 
   it('lists every type once', () => {
     expect(new Set(SERVER_FRAME_TYPES).size).toBe(SERVER_FRAME_TYPES.length);
-    expect(SERVER_FRAME_TYPES).toHaveLength(12);
+    expect(SERVER_FRAME_TYPES).toHaveLength(14);
     expect(MESSAGE_TYPES).toHaveLength(7);
     expect(ERROR_CODES).toHaveLength(17);
     expect(AUTH_ERROR_CODES).toHaveLength(6);
