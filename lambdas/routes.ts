@@ -53,10 +53,9 @@ export interface ScheduledJobSpec extends FunctionSpec {
 
 /**
  * Every function that posts to a connection may meet a 410: the clean-up deletes the gone
- * connection's record (DeleteItem) and releases its key mapping if it still points there
- * (UpdateItem). The frame budget is an atomic counter (UpdateItem).
+ * connection's record and, if it still points there, its key mapping (a conditional delete).
  */
-const FORGETS_GONE_CONNECTIONS: TableAccess = ['DeleteItem', 'UpdateItem'];
+const FORGETS_GONE_CONNECTIONS: TableAccess = ['DeleteItem'];
 
 export const ROUTES: readonly RouteSpec[] = [
   {
@@ -73,9 +72,9 @@ export const ROUTES: readonly RouteSpec[] = [
     name: 'auth',
     entry: 'lambdas/handlers/auth.ts',
     tables: {
-      // Reads the connection and the key's holder, binds and marks it (conditional updates),
-      // claims the key, counts the frame; closes a replaced connection.
-      connections: ['GetItem', ...FORGETS_GONE_CONNECTIONS],
+      // Reads the connection, writes it authenticated and claims the key (puts), closes and
+      // forgets a replaced connection.
+      connections: ['GetItem', 'PutItem', ...FORGETS_GONE_CONNECTIONS],
       // Binds the attempt's holder, reads it for recovery, finishes it when its time is up.
       assessments: ['GetItem', 'UpdateItem'],
       tests: ['GetItem'],
@@ -88,7 +87,8 @@ export const ROUTES: readonly RouteSpec[] = [
     name: 'message',
     entry: 'lambdas/handlers/message.ts',
     tables: {
-      connections: ['GetItem', ...FORGETS_GONE_CONNECTIONS],
+      // Reads the connection and counts the frame against its budget (an atomic update).
+      connections: ['GetItem', 'UpdateItem', ...FORGETS_GONE_CONNECTIONS],
       // Starts an attempt (conditional put), records answers and completes it (conditional updates).
       assessments: ['GetItem', 'PutItem', 'UpdateItem'],
       tests: ['GetItem'],
@@ -100,7 +100,7 @@ export const ROUTES: readonly RouteSpec[] = [
     routeKey: '$disconnect',
     name: 'disconnect',
     entry: 'lambdas/handlers/disconnect.ts',
-    // Its own record (deleted, returning what it held) and, conditionally, its key mapping.
+    // Deletes its own record (returning what it held) and, conditionally, its key mapping.
     tables: { connections: FORGETS_GONE_CONNECTIONS },
     manageConnections: false,
     readsJwtSecret: false,
@@ -109,7 +109,7 @@ export const ROUTES: readonly RouteSpec[] = [
     routeKey: '$default',
     name: 'default',
     entry: 'lambdas/handlers/default.ts',
-    // Counts the frame, replies; a 410 on the reply cleans up.
+    // Replies only; a 410 on the reply cleans up.
     tables: { connections: FORGETS_GONE_CONNECTIONS },
     manageConnections: true,
     readsJwtSecret: false,

@@ -35,6 +35,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AccountScope, accessDeniedMessage, type ConnectionsMethod, connectionsArn } from '../iam/arns';
+import type { Decision } from '../iam/evaluate';
 import type { FunctionIdentity, PolicyStatement } from '../runtime/contract';
 import {
   accessKeyOf,
@@ -59,6 +60,7 @@ import { type JsonProtocol, parseObject, readBody, replyError, replyJson } from 
 import { SECRETS_MANAGER_TARGET_PREFIX, type SecretInput, SecretsStore } from './secrets-manager';
 import { type ParameterInput, ParameterStore, SSM_TARGET_PREFIX } from './ssm';
 
+export type { Decision } from '../iam/evaluate';
 export type { ServiceCaller } from './callers';
 export type { DynamoDbFaults } from './dynamodb';
 export type { SecretInput } from './secrets-manager';
@@ -78,12 +80,24 @@ export interface AwsServicesOptions {
   readonly secrets?: readonly SecretInput[];
   readonly parameters?: readonly ParameterInput[];
   readonly faults?: ServiceFaults;
+  /**
+   * Called with every IAM decision the services make (allowed and refused), e.g. to log refusals
+   * or to record which grants a run used. Keep it cheap: it runs on every call.
+   */
+  readonly onDecision?: (decision: IamDecisionEvent) => void;
   /** Source of randomness for fault injection (tests pass a fixed sequence). @default Math.random */
   readonly random?: () => number;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** 0 picks a free port. @default 0 */
   readonly port?: number;
+}
+
+export interface IamDecisionEvent {
+  readonly functionId: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly decision: Decision;
 }
 
 export interface ServiceFaults {
@@ -175,6 +189,12 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
   const random = options.random ?? Math.random;
   const forwarder = new DynaliteForwarder(options.dynamodbEndpoint);
   const counters = { requests: 0, denied: 0, unrecognized: 0, throttled: 0, serverErrors: 0 };
+  const onDecision = options.onDecision;
+  const judge = (caller: RegisteredCaller, action: string, resource: string): Decision => {
+    const decision = decide(caller, action, resource);
+    onDecision?.({ functionId: caller.functionId, action, resource, decision });
+    return decision;
+  };
 
   /** Runs the checks; answers the first refusal and returns false, or returns true. */
   const authorize = (
@@ -187,7 +207,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     shownResource?: string,
   ): boolean => {
     for (const check of checks) {
-      const decision = decide(caller, check.action, check.resource);
+      const decision = judge(caller, check.action, check.resource);
       if (decision === 'allow') continue;
       counters.denied++;
       const message = accessDeniedMessage(
@@ -351,7 +371,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       const method = (request.method ?? 'GET').toUpperCase() as ConnectionsMethod;
       const resource = connectionsArn(scope, target.apiId, target.stage, method, target.connectionId);
       const action = 'execute-api:ManageConnections';
-      const decision = decide(caller, action, resource);
+      const decision = judge(caller, action, resource);
       if (decision === 'allow') return { allowed: true, functionId: caller.functionId };
       counters.denied++;
       return managementRefusal('AccessDeniedException', {

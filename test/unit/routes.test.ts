@@ -16,7 +16,7 @@ it('lists the five WebSocket routes once each', () => {
 it.each(functions.filter((f) => f.manageConnections).map((f) => [f.name, f] as const))(
   '%s posts to @connections, so it can delete the records of a connection that answers 410',
   (_name, spec) => {
-    expect(spec.tables.connections).toEqual(expect.arrayContaining(['DeleteItem', 'UpdateItem']));
+    expect(spec.tables.connections).toContain('DeleteItem');
   },
 );
 
