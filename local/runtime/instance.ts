@@ -103,8 +103,8 @@ export class FunctionInstance {
     });
     this.child.on('message', (message: InstanceMessage) => this.onMessage(message));
     this.child.once('close', (code, signal) => this.onClose(code, signal));
-    this.child.once('error', (error) =>
-      this.log(`[${this.definition.functionName}] instance failed to start: ${error.message}`),
+    this.child.on('error', (error) =>
+      this.log(`[${this.definition.functionName}] instance process error: ${error.message}`),
     );
 
     const init: InitMessage = {
@@ -142,9 +142,7 @@ export class FunctionInstance {
     return new Promise<InvokeResult>((resolve) => {
       const timer = setTimeout(() => this.timedOut(), timeoutMs);
       this.pending = { requestId, startedAt, coldStart, timer, resolve };
-      this.child.send({ t: 'invoke', requestId, deadline: startedAt + timeoutMs, event }, (error) => {
-        if (error) this.kill();
-      });
+      this.child.send({ t: 'invoke', requestId, deadline: startedAt + timeoutMs, event });
     });
   }
 
@@ -174,12 +172,9 @@ export class FunctionInstance {
       this.crashReport = { errorType: message.errorType, errorMessage: message.errorMessage };
       return;
     }
-    if (
-      !pending ||
-      (message.t !== 'result' && message.t !== 'error') ||
-      message.requestId !== pending.requestId
-    )
-      return;
+    if (message.t !== 'result' && message.t !== 'error') return;
+    if (message.logs) this.forwardText(message.logs);
+    if (!pending || message.requestId !== pending.requestId) return;
     if (message.t === 'result') {
       this.settle({
         ok: true,
@@ -241,6 +236,14 @@ export class FunctionInstance {
       coldStart: pending.coldStart,
     });
     this.state = 'dead';
+  }
+
+  /** Output the instance sent along with a result: complete lines. */
+  private forwardText(text: string): void {
+    const prefix = `[${this.definition.functionName}] `;
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    for (const line of lines) this.log(prefix + line);
   }
 
   private forwardLines(stream: Readable | null): void {

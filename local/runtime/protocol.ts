@@ -56,6 +56,8 @@ export interface ResultMessage {
   readonly requestId: string;
   readonly value: unknown;
   readonly durationMs: number;
+  /** Output not yet written to stdout when the event finished (one IPC message instead of two wake-ups). */
+  readonly logs?: string;
 }
 
 export interface ErrorMessage {
@@ -64,6 +66,7 @@ export interface ErrorMessage {
   readonly errorType: string;
   readonly errorMessage: string;
   readonly durationMs: number;
+  readonly logs?: string;
 }
 
 /** Sent just before the instance exits on an uncaught exception or unhandled rejection. */

@@ -241,6 +241,12 @@ describe('local Lambda runtime', () => {
       errorMessage: 'thrown on purpose',
     });
     expect((await runtime.invoke('RuntimeTest/errors', { action: 'identity' })).coldStart).toBe(false);
+    // A result JSON cannot carry fails as Lambda fails it, and the instance stays usable.
+    expect(failure(await runtime.invoke('RuntimeTest/errors', { action: 'bigint' }))).toMatchObject({
+      kind: 'error',
+      errorType: 'Runtime.MarshalError',
+    });
+    expect((await runtime.invoke('RuntimeTest/errors', { action: 'identity' })).coldStart).toBe(false);
   });
 
   it('lets chaos tests kill an instance mid-invocation, by hook or by call', async () => {

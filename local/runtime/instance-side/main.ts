@@ -15,7 +15,15 @@ import type {
   ParentMessage,
   ResultMessage,
 } from '../protocol';
-import { errorFields, patchConsole, setCurrentRequest, writeLine } from './console';
+import {
+  batchStdout,
+  errorFields,
+  flushOutput,
+  patchConsole,
+  setCurrentRequest,
+  takeHeldOutput,
+  writeLine,
+} from './console';
 import { invocationContext } from './context';
 import { type Handler, loadHandler } from './load-handler';
 import { isolateModules } from './module-isolation';
@@ -33,6 +41,7 @@ function crash(errorType: string, errorMessage: string): void {
   writeLine(
     `${new Date().toISOString()}\tundefined\tERROR\tUncaught Exception \t${JSON.stringify({ errorType, errorMessage })}`,
   );
+  flushOutput();
   send({ t: 'crash', errorType, errorMessage }, () => process.exit(129));
 }
 
@@ -54,6 +63,7 @@ process.on('message', (message: ParentMessage) => {
 
 async function initialize(message: InitMessage): Promise<void> {
   init = message;
+  batchStdout();
   patchConsole();
   isolateModules({
     taskRoot: message.taskRoot,
@@ -64,12 +74,14 @@ async function initialize(message: InitMessage): Promise<void> {
   try {
     handler = await loadHandler(message.taskRoot, message.handler);
     initReportedMs = Date.now() - message.spawnedAt;
+    flushOutput();
     send({ t: 'ready' });
   } catch (error) {
     const { errorType, errorMessage } = errorFields(error);
     writeLine(
       `${new Date().toISOString()}\tundefined\tERROR\tInit Error \t${JSON.stringify({ errorType, errorMessage })}`,
     );
+    flushOutput();
     send({ t: 'init-error', errorType, errorMessage });
   }
 }
@@ -137,9 +149,11 @@ async function invoke(message: InvokeMessage): Promise<void> {
   }
   initReportedMs = undefined;
   setCurrentRequest(undefined);
+  const logs = takeHeldOutput();
   try {
-    send(reply);
+    send(logs ? { ...reply, logs } : reply);
   } catch (error) {
+    if (logs) writeLine(logs.replace(/\n$/, ''));
     // JSON could not carry the result (a cycle, a BigInt): Lambda fails such an invocation too.
     send({
       t: 'error',
