@@ -1,6 +1,6 @@
 /**
  * AssessmentClient: a reconnecting, re-authenticating client for the assessment WebSocket
- * protocol v1 (shared/protocol-v1.md). No third-party runtime dependencies: browsers use the
+ * protocol v1 (docs/protocol.md). No third-party runtime dependencies: browsers use the
  * global WebSocket, Node passes one (e.g. from the `ws` package).
  */
 import { isValidTestId } from '../protocol';

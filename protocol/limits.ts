@@ -66,3 +66,18 @@ export const DEFAULT_AUTH_DEADLINE_SECONDS = 30;
 export const IDLE_TIMEOUT_MS = 10 * 60_000;
 /** API Gateway closes every connection at this age. */
 export const MAX_CONNECTION_AGE_MS = 2 * 60 * 60_000;
+
+/**
+ * WebSocket close codes a client sees, by cause. The server never picks a code itself: it asks
+ * API Gateway to close the connection (1000), and API Gateway closes for its own limits.
+ */
+export const CLOSE_CODES = {
+  /** After every `auth_error`, on `session_replaced`, and at the auth deadline. */
+  closedByServer: 1000,
+  /** Idle for 10 minutes, or 2 hours old. */
+  goingAway: 1001,
+  /** A frame over 32 KB or a message over 128 KB. */
+  messageTooBig: 1009,
+  /** No close frame: the network dropped, or the upgrade failed (HTTP 400 / 403 are not visible to browsers). */
+  abnormal: 1006,
+} as const;

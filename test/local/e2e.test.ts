@@ -1,7 +1,7 @@
 /**
  * End to end through the real handlers (lambdas/handlers/*), on the local stack in a child
  * process: real WebSocket clients, dynalite, the @connections API and the scheduled sweep.
- * Frame shapes follow /work/shared/protocol-v1.md.
+ * Frame shapes follow docs/protocol.md (and the protocol/ module).
  */
 import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
 import { TestClient } from './helpers';
