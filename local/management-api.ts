@@ -54,11 +54,11 @@ export interface ManagementPool {
   close(connectionId: string): boolean;
 }
 
-/** Why an IAM check refused a call: the answer API Gateway gives (403 AccessDeniedException...). */
+/** An IAM check's refusal: the whole answer, as API Gateway gives it (403 with its error type). */
 export interface ManagementRefusal {
   readonly status: number;
-  readonly errorType: string;
-  readonly message: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
 }
 
 /** The call a request makes, for an IAM check: `execute-api:ManageConnections` on this ARN tail. */
@@ -176,7 +176,13 @@ async function serve(
 ): Promise<void> {
   const refused = async (method: string, id: string): Promise<boolean> => {
     const refusal = await authorize({ stage: '', method, connectionId: id });
-    if (refusal) reply(res, refusal.status, { message: refusal.message }, refusal.errorType);
+    if (refusal) {
+      res.writeHead(refusal.status, {
+        ...refusal.headers,
+        'content-length': String(Buffer.byteLength(refusal.body)),
+      });
+      res.end(refusal.body);
+    }
     return refusal !== undefined;
   };
   const authorization = req.headers.authorization ?? '';

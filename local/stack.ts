@@ -1,3 +1,13 @@
+/**
+ * The local stack's composition. By default it runs the project's own cloud assembly (synthesized
+ * and cached by app/synth-cache.ts) through assembly-stack.ts, as AWS would run it: bundles,
+ * template environment, IAM policies, timeouts, schedule and secret; then it adds the project's
+ * conveniences (dev tokens, demo page, test definitions, the local JWT secret, hot reload).
+ * `assembly` runs any other assembly instead, without those conveniences. `inProcess` keeps the
+ * former mode, where the TypeScript handlers run in this process (no IAM, no isolation).
+ */
+
+import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -10,8 +20,13 @@ import { putTestDefinition } from '../lambdas/adapters/dynamodb/test-catalog';
 import { ENV, loadConfig } from '../lambdas/config';
 import { ROUTES, SCHEDULED_JOBS } from '../lambdas/routes';
 import { readTestDefinitionFiles } from '../scripts/test-definition-files';
+import { type HotReload, startHotReload } from './app/hot-reload';
+import { ensureProjectAssembly } from './app/synth-cache';
+import type { NotRun, WebSocketApiDescription } from './assembly/template';
+import { type RunningAssembly, startAssemblyStack } from './assembly-stack';
 import { ConnectionPool } from './connection-pool';
 import { lockDataDir } from './data-lock';
+import { DEFAULT_IN_PROCESS } from './default-mode';
 import { createDemoHandler, loadDemoAssetFactory } from './demo-assets';
 import { DEFAULT_DEV_SECRET, handleDevTokenRequest } from './dev-token';
 import { attachGateway, type Gateway, type RouteTarget } from './gateway';
@@ -48,6 +63,29 @@ export interface LocalStackOptions {
   readonly quiet?: boolean;
   /** Repository root, where handler modules and demo/ are found. @default the parent of local/ */
   readonly rootDir?: string;
+  /** Run this cloud assembly (any CDK WebSocket app) instead of the project's own. */
+  readonly assembly?: string;
+  /** The local region ARNs resolve in. @default 'us-east-1' */
+  readonly region?: string;
+  /** The local account ARNs resolve in. @default '000000000000' */
+  readonly accountId?: string;
+  /**
+   * true: run the TypeScript handlers in this process (the former mode: no bundles, IAM or
+   * isolation); false: run the project's synthesized assembly. @default DEFAULT_IN_PROCESS
+   */
+  readonly inProcess?: boolean;
+  /** Re-bundle a function when its sources change (the project's app only). @default true */
+  readonly hotReload?: boolean;
+  /** Print what the functions log. @default true unless quiet */
+  readonly functionLogs?: boolean;
+}
+
+export interface ServedApiSummary {
+  readonly name: string;
+  readonly apiId: string;
+  readonly wsUrl: string;
+  readonly managementEndpoint: string;
+  readonly routes: readonly string[];
 }
 
 export interface LocalStack {
@@ -58,13 +96,27 @@ export interface LocalStack {
   /** The @connections endpoint the handlers use, e.g. http://127.0.0.1:3001/local */
   readonly managementEndpoint: string;
   readonly dynamodbEndpoint: string;
-  readonly tableNames: Record<TableName, string>;
+  /** The project's tables by role (connections, assessments, tests); a foreign app's by logical id. */
+  readonly tableNames: Record<string, string>;
   readonly port: number;
   readonly persistence: 'disk' | 'memory';
   /** Where the DynamoDB data lives (null in memory). */
   readonly dataDir: string | null;
   /** The test ids loaded from the test definitions folder. */
   readonly testIds: readonly string[];
+  /** 'assembly' (the default), 'foreign' (--assembly) or 'in-process'. */
+  readonly mode: 'assembly' | 'foreign' | 'in-process';
+  /** Every WebSocket API served (the first is `wsUrl`). */
+  readonly apis: readonly ServedApiSummary[];
+  /** Resources of the assembly that are not run, and why. */
+  readonly notRun: readonly NotRun[];
+  readonly warnings: readonly string[];
+  /** The AWS services endpoint the functions call (empty in-process). */
+  readonly servicesEndpoint: string;
+  /** The assembly that runs, and whether it came from the synth cache. */
+  readonly assembly?: { readonly dir: string; readonly cached: boolean; readonly synthMs: number };
+  /** The running assembly (absent in-process), for tests that reach inside. */
+  readonly running?: RunningAssembly;
   /** Closes every connection (each gets `$disconnect`), stops the jobs and servers. */
   stop(): Promise<void>;
 }
@@ -119,7 +171,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const step of cleanups.reverse()) await step().catch(() => {});
   };
   try {
-    return await start(options, cleanups, cleanup);
+    if (options.assembly === undefined && (options.inProcess ?? DEFAULT_IN_PROCESS)) {
+      return await startInProcess(options, cleanups, cleanup);
+    }
+    return await startFromAssembly(options, cleanups, cleanup);
   } catch (error) {
     await cleanup();
     running = false;
@@ -127,7 +182,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-async function start(
+async function startInProcess(
   options: LocalStackOptions,
   cleanups: (() => Promise<void>)[],
   cleanup: () => Promise<void>,
@@ -251,6 +306,178 @@ async function start(
     persistence,
     dataDir,
     testIds: definitions.map((d) => d.test_id),
+    mode: 'in-process',
+    apis: [
+      {
+        name: 'in-process',
+        apiId: 'localwsapi',
+        wsUrl: `ws://localhost:${port}/${stage}`,
+        managementEndpoint,
+        routes: ROUTES.map((r) => r.routeKey),
+      },
+    ],
+    notRun: [],
+    warnings: [],
+    servicesEndpoint: '',
+    stop() {
+      stopped ??= cleanup().finally(() => {
+        running = false;
+      });
+      return stopped;
+    },
+  };
+}
+
+function summary(api: {
+  description: WebSocketApiDescription;
+  wsUrl: string;
+  managementEndpoint: string;
+}): ServedApiSummary {
+  return {
+    name: api.description.name,
+    apiId: api.description.apiId,
+    wsUrl: api.wsUrl,
+    managementEndpoint: api.managementEndpoint,
+    routes: api.description.routes.map(
+      (r) => `${r.routeKey}${r.twoWay ? ' (two-way)' : ''}${r.authorizer ? ' (authorizer)' : ''}`,
+    ),
+  };
+}
+
+/** The project's tables by the environment variables its functions read them from. */
+const PROJECT_TABLE_VARIABLES: Record<TableName, string> = {
+  connections: ENV.connectionsTable,
+  assessments: ENV.assessmentsTable,
+  tests: ENV.testsTable,
+};
+
+async function startFromAssembly(
+  options: LocalStackOptions,
+  cleanups: (() => Promise<void>)[],
+  cleanup: () => Promise<void>,
+): Promise<LocalStack> {
+  const rootDir = options.rootDir ?? path.resolve(__dirname, '..');
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '000000000000';
+  const persistence = options.persistence ?? 'disk';
+  const foreign = options.assembly !== undefined;
+  const dataDir =
+    persistence === 'disk'
+      ? path.resolve(rootDir, options.dataDir ?? (foreign ? '.local-data/foreign' : '.local-data'))
+      : null;
+  const jwtSecret = options.jwtSecret ?? DEFAULT_DEV_SECRET;
+  const quiet = options.quiet ?? false;
+  const log = quiet ? () => {} : (line: string) => console.log(`[local] ${line}`);
+  const functionLog =
+    quiet || options.functionLogs === false ? () => {} : (line: string) => console.log(line);
+
+  const definitions = foreign
+    ? []
+    : await readTestDefinitionFiles([
+        path.resolve(rootDir, options.testDefinitionsDir ?? 'test-definitions'),
+      ]);
+
+  const synthStarted = Date.now();
+  const assembly = foreign
+    ? { dir: path.resolve(options.assembly as string), cached: true, elapsedMs: 0 }
+    : await ensureProjectAssembly({ rootDir, region, log });
+  const synthMs = Date.now() - synthStarted;
+  const workDir = path.join(rootDir, '.local-cache', 'code', String(process.pid));
+  cleanups.push(() => rm(workDir, { recursive: true, force: true }));
+
+  const environmentFor = (): Record<string, string> => {
+    if (foreign) return {};
+    // The project's local flags, applied over the template's values (docs/local-stack.md).
+    return {
+      ...(options.authDeadlineSeconds !== undefined
+        ? { [ENV.authDeadlineSeconds]: String(options.authDeadlineSeconds) }
+        : {}),
+      ...(options.allowedOrigins && options.allowedOrigins.length > 0
+        ? { [ENV.allowedOrigins]: options.allowedOrigins.join(',') }
+        : {}),
+      // Metrics are CloudWatch EMF lines on stdout: noise without CloudWatch.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+  };
+
+  const demo = foreign ? undefined : createDemoHandler(loadDemoAssetFactory(rootDir));
+  const assemblyRun = await startAssemblyStack({
+    assemblyDir: assembly.dir,
+    region,
+    accountId,
+    ...(options.stage !== undefined ? { stage: options.stage } : foreign ? {} : { stage: 'local' }),
+    port: options.port ?? 3001,
+    host: options.host ?? '127.0.0.1',
+    ...(dataDir ? { dataDir } : {}),
+    workDir,
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    ...(options.maxConnectionMs !== undefined ? { maxConnectionMs: options.maxConnectionMs } : {}),
+    ...(foreign ? {} : { scheduleIntervalMs: options.sweepIntervalMs ?? 5000 }),
+    // The template generates the JWT secret; dev tokens are signed with the local one.
+    secretValue: (secret, app) =>
+      !foreign && app.functions.some((fn) => fn.environment[ENV.jwtSecretArn] === secret.arn)
+        ? jwtSecret
+        : undefined,
+    environmentFor,
+    ...(demo
+      ? {
+          extraHttp: (req, res) => handleDevTokenRequest(req, res, jwtSecret) || demo(req, res),
+        }
+      : {}),
+    log,
+    functionLog,
+  });
+  cleanups.push(() => assemblyRun.stop());
+  const first = assemblyRun.apis[0];
+  if (!first) throw new Error('no WebSocket API to serve');
+
+  const tableNames: Record<string, string> = {};
+  if (foreign) {
+    for (const table of assemblyRun.app.tables) tableNames[table.logicalId] = table.tableName;
+  } else {
+    for (const [role, variable] of Object.entries(PROJECT_TABLE_VARIABLES)) {
+      const name = assemblyRun.app.functions.map((fn) => fn.environment[variable]).find(Boolean);
+      if (!name) throw new Error(`no function of the project's assembly has ${variable} in its environment`);
+      tableNames[role] = name;
+    }
+    const documents = createDocumentClient({ client: assemblyRun.adminDynamoDb });
+    for (const definition of definitions) {
+      await putTestDefinition(documents, tableNames.tests as string, definition);
+    }
+  }
+
+  let hotReload: HotReload | undefined;
+  if (!foreign && options.hotReload !== false) {
+    hotReload = startHotReload({
+      rootDir,
+      functions: assemblyRun.app.functions,
+      outDir: path.join(workDir, 'hot'),
+      reload: (functionId, codeDir) => assemblyRun.runtime.reload(functionId, codeDir),
+      log,
+    });
+    const reloader = hotReload;
+    cleanups.push(() => reloader.stop());
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    wsUrl: first.wsUrl,
+    httpUrl: first.httpUrl,
+    managementEndpoint: first.managementEndpoint,
+    dynamodbEndpoint: assemblyRun.dynamodbEndpoint,
+    tableNames,
+    port: first.port,
+    persistence,
+    dataDir,
+    testIds: definitions.map((d) => d.test_id),
+    mode: foreign ? 'foreign' : 'assembly',
+    apis: assemblyRun.apis.map(summary),
+    notRun: assemblyRun.app.notRun,
+    warnings: assemblyRun.app.warnings,
+    servicesEndpoint: assemblyRun.servicesEndpoint,
+    assembly: { dir: assembly.dir, cached: assembly.cached, synthMs },
+    running: assemblyRun,
     stop() {
       stopped ??= cleanup().finally(() => {
         running = false;

@@ -7,7 +7,8 @@
  * --sweep-interval-ms N, --allowed-origins a,b, --test-definitions-dir DIR, --jwt-secret S,
  * --json-ready (print one JSON line on stdout when ready, instead of the report), --quiet,
  * --stop-on-stdin-end (stop when stdin closes: used by the test helper so a dying parent never
- * leaves a stack behind), --help.
+ * leaves a stack behind), --assembly DIR, --region R, --account-id N, --in-process, --no-hot-reload,
+ * --no-function-logs, --help.
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +29,17 @@ const USAGE = `Usage: npm start -- [flags]
   --jwt-secret S              HS256 secret (default local-dev-secret)
   --json-ready                print one JSON line on stdout when ready
   --quiet                     no log lines
-  --stop-on-stdin-end         stop when stdin closes`;
+  --stop-on-stdin-end         stop when stdin closes
+  --assembly DIR              run this cloud assembly (any CDK WebSocket app's cdk.out) instead
+                              of the project's own; its stage names are kept unless --stage is given
+  --region R                  the local region ARNs resolve in (default us-east-1)
+  --account-id N              the local account ARNs resolve in (default 000000000000)
+  --from-assembly             run the project's own synthesized assembly (bundles, template
+                              environment, IAM enforced, isolated function instances)
+  --in-process                the former mode: the TypeScript handlers run in this process
+                              (no bundles, no IAM, no isolation)
+  --no-hot-reload             do not re-bundle functions when lambdas/ changes
+  --no-function-logs          do not print what the functions log`;
 
 function numberFlag(values: Record<string, unknown>, name: string): number | undefined {
   const raw = values[name];
@@ -40,7 +51,49 @@ function numberFlag(values: Record<string, unknown>, name: string): number | und
   return value;
 }
 
+function notRunLines(stack: LocalStack): string[] {
+  if (stack.notRun.length === 0) return [];
+  const lines = [`  Not run (${stack.notRun.length} resources of the assembly):`];
+  const byReason = new Map<string, string[]>();
+  for (const item of stack.notRun) {
+    const key = `${item.type}: ${item.reason}`;
+    byReason.set(key, [...(byReason.get(key) ?? []), item.logicalId]);
+  }
+  for (const [key, ids] of byReason) lines.push(`    ${key}`, `      ${ids.join(', ')}`);
+  for (const warning of stack.warnings) lines.push(`  Warning: ${warning}`);
+  return lines;
+}
+
+function assemblyLine(stack: LocalStack): string[] {
+  if (!stack.assembly) return ['  Mode          in-process handlers (no bundles, IAM or isolation)'];
+  const origin =
+    stack.mode === 'foreign'
+      ? ''
+      : stack.assembly.cached
+        ? ' (from the synth cache)'
+        : ` (synthesized in ${stack.assembly.synthMs} ms)`;
+  return [
+    `  Assembly      ${path.relative(process.cwd(), stack.assembly.dir) || '.'}${origin}`,
+    `  AWS services  ${stack.servicesEndpoint} (DynamoDB, Secrets Manager, SSM; IAM enforced)`,
+  ];
+}
+
+function foreignReport(stack: LocalStack): string {
+  const lines = ['', 'Local stack ready'];
+  for (const api of stack.apis) {
+    lines.push(`  WebSocket     ${api.wsUrl}   (${api.name}: ${api.routes.join(', ')})`);
+    lines.push(`  @connections  ${api.managementEndpoint}/@connections/{connectionId}`);
+  }
+  lines.push(...assemblyLine(stack));
+  lines.push(
+    `  DynamoDB      ${stack.dynamodbEndpoint} (dynalite, no IAM); tables ${Object.values(stack.tableNames).join(', ') || '(none)'}`,
+  );
+  lines.push(...notRunLines(stack), '', 'Ctrl-C to stop.', '');
+  return lines.join('\n');
+}
+
 function report(stack: LocalStack): string {
+  if (stack.mode === 'foreign') return foreignReport(stack);
   const data =
     stack.dataDir === null
       ? 'in memory (gone when the stack stops)'
@@ -55,6 +108,8 @@ function report(stack: LocalStack): string {
     `  @connections  ${stack.managementEndpoint}/@connections/{connectionId}`,
     `  DynamoDB      ${stack.dynamodbEndpoint} (dynalite); data ${data}`,
     `  Tests loaded  ${stack.testIds.join(', ') || '(none)'}`,
+    ...assemblyLine(stack),
+    ...notRunLines(stack),
     '',
     'Ctrl-C to stop.',
     '',
@@ -62,6 +117,8 @@ function report(stack: LocalStack): string {
 }
 
 async function main(): Promise<void> {
+  // The SDK's Node-version notice says nothing about the stack; the functions get the same setting.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
     options: {
       port: { type: 'string' },
@@ -79,6 +136,13 @@ async function main(): Promise<void> {
       'json-ready': { type: 'boolean' },
       quiet: { type: 'boolean' },
       'stop-on-stdin-end': { type: 'boolean' },
+      assembly: { type: 'string' },
+      region: { type: 'string' },
+      'account-id': { type: 'string' },
+      'in-process': { type: 'boolean' },
+      'from-assembly': { type: 'boolean' },
+      'no-hot-reload': { type: 'boolean' },
+      'no-function-logs': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -92,6 +156,14 @@ async function main(): Promise<void> {
   const idleSeconds = numberFlag(values, 'idle-timeout-seconds');
   const maxSeconds = numberFlag(values, 'max-connection-seconds');
   const sweepMs = numberFlag(values, 'sweep-interval-ms');
+  const assembly = values.assembly;
+  const accountId = values['account-id'];
+  if (accountId !== undefined && !/^\d{12}$/.test(accountId)) {
+    throw new Error(`--account-id must be 12 digits, got ${JSON.stringify(accountId)}`);
+  }
+  if ((assembly || values['from-assembly']) && values['in-process']) {
+    throw new Error('--in-process excludes --assembly and --from-assembly');
+  }
   const stack = await startLocalStack({
     ...(port !== undefined ? { port } : {}),
     ...(values.host ? { host: values.host } : {}),
@@ -114,6 +186,13 @@ async function main(): Promise<void> {
       ? { testDefinitionsDir: path.resolve(values['test-definitions-dir']) }
       : {}),
     ...(values['jwt-secret'] ? { jwtSecret: values['jwt-secret'] } : {}),
+    ...(assembly ? { assembly: path.resolve(assembly) } : {}),
+    ...(values.region ? { region: values.region } : {}),
+    ...(accountId ? { accountId } : {}),
+    ...(values['in-process'] ? { inProcess: true } : {}),
+    ...(values['from-assembly'] ? { inProcess: false } : {}),
+    ...(values['no-hot-reload'] ? { hotReload: false } : {}),
+    ...(values['no-function-logs'] ? { functionLogs: false } : {}),
     quiet: values.quiet ?? false,
   });
 
@@ -152,6 +231,10 @@ async function main(): Promise<void> {
         port: stack.port,
         dataDir: stack.dataDir,
         testIds: stack.testIds,
+        mode: stack.mode,
+        apis: stack.apis,
+        servicesEndpoint: stack.servicesEndpoint,
+        notRun: stack.notRun.length,
       })}\n`,
     );
   } else {

@@ -31,6 +31,8 @@ export type CodeSource =
 export interface LocalFunction extends FunctionDefinition {
   readonly stackName: string;
   readonly logicalId: string;
+  /** The construct path CDK recorded (`aws:cdk:path` metadata), when there is one. */
+  readonly cdkPath?: string;
   /** Where `codeDir` comes from: a folder used as is, or something to write/unzip into `codeDir` first. */
   readonly code: CodeSource;
 }
@@ -515,6 +517,9 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
         id,
         stackName: artifact.stackName,
         logicalId,
+        ...(typeof resource.Metadata?.['aws:cdk:path'] === 'string'
+          ? { cdkPath: resource.Metadata['aws:cdk:path'] }
+          : {}),
         functionName,
         arn,
         handler: str(props.Handler, 'index.handler'),

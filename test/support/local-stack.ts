@@ -15,6 +15,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { ensureProjectAssembly } from '../../local/app/synth-cache';
+import { DEFAULT_IN_PROCESS } from '../../local/default-mode';
 
 export interface LocalStackProcessOptions {
   /** Close unauthenticated sockets after this many seconds. @default 30 */
@@ -44,6 +46,15 @@ export interface LocalStackProcessOptions {
   readyTimeoutMs?: number;
   /** Copy the child's output to this process's stderr as it comes (also: LOCAL_STACK_DEBUG=1). */
   echo?: boolean;
+  /** Run this cloud assembly instead of the project's own (`--assembly`). */
+  assembly?: string;
+  /**
+   * true: the handlers run in the stack's process (`--in-process`, the former mode); false: the
+   * project's synthesized assembly runs (`--from-assembly`). @default LOCAL_STACK_MODE=in-process|assembly, else the stack's default
+   */
+  inProcess?: boolean;
+  /** More flags for local/start.ts. */
+  extraArgs?: string[];
 }
 
 export interface LocalStackProcess {
@@ -56,6 +67,14 @@ export interface LocalStackProcess {
   readonly dynamodbEndpoint: string;
   readonly tableNames: { connections: string; assessments: string; tests: string };
   readonly port: number;
+  /** Every WebSocket API served (the first is `wsUrl`). */
+  readonly apis: readonly {
+    name: string;
+    apiId: string;
+    wsUrl: string;
+    managementEndpoint: string;
+    routes: string[];
+  }[];
   /** A token from the stack's dev endpoint (HS256, `sub` = userId). */
   token(userId: string, ttlSeconds?: number): Promise<string>;
   /** Everything the child printed so far (stdout and stderr), for failure messages. */
@@ -69,7 +88,12 @@ export interface LocalStackProcess {
 const ROOT = path.resolve(__dirname, '..', '..');
 
 function flags(options: LocalStackProcessOptions): string[] {
-  const args = ['--port', '0', '--json-ready', '--stop-on-stdin-end'];
+  const args = ['--port', '0', '--json-ready', '--stop-on-stdin-end', '--no-hot-reload'];
+  if (options.assembly !== undefined) args.push('--assembly', options.assembly);
+  const inProcess = options.inProcess ?? modeFromEnvironment();
+  if (inProcess === true) args.push('--in-process');
+  if (inProcess === false && options.assembly === undefined) args.push('--from-assembly');
+  args.push(...(options.extraArgs ?? []));
   if (options.dataDir === undefined) args.push('--memory');
   else args.push('--data-dir', options.dataDir);
   const add = (name: string, value: string | number | undefined) => {
@@ -84,6 +108,11 @@ function flags(options: LocalStackProcessOptions): string[] {
   add('test-definitions-dir', options.testDefinitionsDir);
   add('jwt-secret', options.jwtSecret);
   return args;
+}
+
+function modeFromEnvironment(): boolean | undefined {
+  const mode = process.env.LOCAL_STACK_MODE;
+  return mode === 'in-process' ? true : mode === 'assembly' ? false : undefined;
 }
 
 function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
@@ -101,6 +130,14 @@ export async function startLocalStackProcess(
   options: LocalStackProcessOptions = {},
 ): Promise<LocalStackProcess> {
   const echo = options.echo ?? Boolean(process.env.LOCAL_STACK_DEBUG);
+  // Synthesize (or find in the cache) here first: parallel test files then share one synthesis,
+  // and the child's ready timeout measures the stack's start, not a cold synth.
+  if (
+    options.assembly === undefined &&
+    (options.inProcess ?? modeFromEnvironment() ?? DEFAULT_IN_PROCESS) === false
+  ) {
+    await ensureProjectAssembly({ rootDir: ROOT });
+  }
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), ...flags(options)],
@@ -126,6 +163,7 @@ export async function startLocalStackProcess(
     dynamodbEndpoint: string;
     tableNames: LocalStackProcess['tableNames'];
     port: number;
+    apis: { name: string; apiId: string; wsUrl: string; managementEndpoint: string; routes: string[] }[];
   };
   const ready = await new Promise<Ready>((resolve, reject) => {
     const timeoutMs = options.readyTimeoutMs ?? 30_000;
