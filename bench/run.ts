@@ -64,7 +64,12 @@ function options() {
 
 function commit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    // Uncommitted changes to what is measured make the commit alone misleading.
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lambdas', 'lib', 'local', 'client'], {
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${head}+uncommitted` : head;
   } catch {
     return 'unknown';
   }
@@ -74,12 +79,20 @@ async function main() {
   const opts = options();
   const results: Results = existsSync(OUT) ? JSON.parse(readFileSync(OUT, 'utf8')) : {};
   const runs = (results.runs ?? {}) as Record<string, unknown>;
+  const failures: Part[] = [];
   const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' };
   const step = async (part: Part, work: () => Promise<Record<string, unknown>>) => {
     if (!opts.parts.includes(part)) return;
     const started = Date.now();
     console.error(`[bench] ${part} ...`);
-    Object.assign(results, await work());
+    try {
+      Object.assign(results, await work());
+    } catch (error) {
+      // One broken part (say, a local stack that does not start) must not lose the others.
+      failures.push(part);
+      console.error(`[bench] ${part} failed:`, error);
+      return;
+    }
     runs[part] = {
       at: new Date().toISOString(),
       commit: commit(),
@@ -107,6 +120,10 @@ async function main() {
   await step('cost', () => measureCost());
   await step('storm', async () => ({ storm: measureStorm(opts.stormStudents) }));
   print(results);
+  if (failures.length > 0) {
+    console.error(`[bench] failed parts (their keys keep earlier figures): ${failures.join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 type Results = Partial<

@@ -18,13 +18,20 @@ import { median, round } from '../support/stats';
 const ROOT = path.join(__dirname, '..', '..');
 const run = promisify(execFile);
 
-async function bundle(entry: string, outfile: string): Promise<number> {
+/**
+ * Source maps as deployed (`sourcesContent` on, esbuild's default, which NodejsFunction keeps
+ * unless told otherwise) or lean (`sourcesContent: false`: file and line mapping only).
+ */
+type MapStyle = 'full' | 'lean';
+
+async function bundle(entry: string, outfile: string, maps: MapStyle): Promise<{ js: number; map: number }> {
   const result = await build({
     entryPoints: [entry],
     absWorkingDir: ROOT,
     bundle: true,
     minify: true,
     sourcemap: true,
+    sourcesContent: maps === 'full',
     platform: 'node',
     target: 'node20',
     format: 'cjs',
@@ -32,8 +39,9 @@ async function bundle(entry: string, outfile: string): Promise<number> {
     metafile: true,
     logLevel: 'silent',
   });
-  const output = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.js'));
-  return output?.[1].bytes ?? 0;
+  const size = (suffix: string) =>
+    Object.entries(result.metafile.outputs).find(([file]) => file.endsWith(suffix))?.[1].bytes ?? 0;
+  return { js: size('.js'), map: size('.js.map') };
 }
 
 /**
@@ -59,48 +67,69 @@ export const handler = async () => client.send(new GetItemCommand({ TableName: '
 `,
     );
     const specs = [{ name: 'baseline', entry: baselineEntry }, ...ROUTES, ...SCHEDULED_JOBS];
-    const files = new Map<string, string>();
-    const bytes: Record<string, number> = {};
+    // Three ways to ship: maps with sources (deployed today), lean maps, and the flag off.
+    const modes = {
+      deployed: { maps: 'full', flag: true },
+      lean_source_maps: { maps: 'lean', flag: true },
+      no_source_maps: { maps: 'full', flag: false },
+    } as const;
+    const files = { full: new Map<string, string>(), lean: new Map<string, string>() };
+    const sizes: Record<string, { js: number; map: number; leanMap: number }> = {};
     for (const spec of specs) {
-      const outfile = path.join(dir, spec.name, 'index.js');
-      bytes[spec.name] = await bundle(spec.entry, outfile);
-      files.set(spec.name, outfile);
+      const full = path.join(dir, 'full', spec.name, 'index.js');
+      const lean = path.join(dir, 'lean', spec.name, 'index.js');
+      const fullSize = await bundle(spec.entry, full, 'full');
+      const leanSize = await bundle(spec.entry, lean, 'lean');
+      sizes[spec.name] = { js: fullSize.js, map: fullSize.map, leanMap: leanSize.map };
+      files.full.set(spec.name, full);
+      files.lean.set(spec.name, lean);
     }
-    const samples = { withMaps: new Map<string, number[]>(), withoutMaps: new Map<string, number[]>() };
+    const samples = new Map<string, number[]>();
     for (let i = 0; i < runs; i++) {
-      for (const [name, file] of files) {
-        for (const [mode, maps] of [
-          ['withMaps', true],
-          ['withoutMaps', false],
-        ] as const) {
-          const list = samples[mode].get(name) ?? [];
-          list.push(await initMs(file, maps));
-          samples[mode].set(name, list);
+      for (const spec of specs) {
+        for (const [mode, how] of Object.entries(modes)) {
+          const file = files[how.maps].get(spec.name) ?? '';
+          const key = `${mode}:${spec.name}`;
+          samples.set(key, [...(samples.get(key) ?? []), await initMs(file, how.flag)]);
         }
       }
     }
-    const medianOf = (mode: keyof typeof samples, name: string) => median(samples[mode].get(name) ?? []);
+    const medianOf = (mode: string, name: string) => median(samples.get(`${mode}:${name}`) ?? []);
     const bundleKb: Record<string, number> = {};
     const initRatio: Record<string, number> = {};
-    const initMsWithMaps: Record<string, number> = {};
-    const initMsWithoutMaps: Record<string, number> = {};
-    for (const name of files.keys()) {
-      bundleKb[name] = round((bytes[name] ?? 0) / 1024, 1);
-      initMsWithMaps[name] = round(medianOf('withMaps', name), 2);
-      initMsWithoutMaps[name] = round(medianOf('withoutMaps', name), 2);
+    const detail: Record<string, Record<string, number>> = {};
+    for (const mode of Object.keys(modes)) detail[`median_ms_${mode}`] = {};
+    const kb = (bytes: number) => round(bytes / 1024, 1);
+    const mapKb: Record<string, { full: number; lean: number }> = {};
+    for (const { name } of specs) {
+      const size = sizes[name] ?? { js: 0, map: 0, leanMap: 0 };
+      bundleKb[name] = kb(size.js);
+      mapKb[name] = { full: kb(size.map), lean: kb(size.leanMap) };
+      for (const mode of Object.keys(modes)) {
+        const row = detail[`median_ms_${mode}`];
+        if (row) row[name] = round(medianOf(mode, name), 2);
+      }
       if (name !== 'baseline') {
-        initRatio[name] = round(medianOf('withMaps', name) / medianOf('withMaps', 'baseline'), 2);
+        initRatio[name] = round(medianOf('deployed', name) / medianOf('deployed', 'baseline'), 2);
       }
     }
+    const ratios = (mode: string) =>
+      Object.fromEntries(
+        specs
+          .filter((s) => s.name !== 'baseline')
+          .map((s) => [s.name, round(medianOf(mode, s.name) / medianOf(mode, 'baseline'), 2)]),
+      );
     return {
       bundle_kb: bundleKb,
       init_ratio: initRatio,
       init_detail: {
         runs,
         method:
-          'CPU time of require() of the bundle in a fresh node process, median; ratio against the baseline bundle, both with --enable-source-maps as deployed',
-        median_ms_with_source_maps: initMsWithMaps,
-        median_ms_without_source_maps: initMsWithoutMaps,
+          'CPU time of require() of the bundle in a fresh node process, median of interleaved runs; init_ratio: the function against the baseline bundled and run the same way, as deployed (source maps with sources, NODE_OPTIONS=--enable-source-maps)',
+        source_map_kb: mapKb,
+        ratio_lean_source_maps: ratios('lean_source_maps'),
+        ratio_no_source_maps: ratios('no_source_maps'),
+        ...detail,
       },
     };
   } finally {

@@ -132,7 +132,17 @@ wss.on('listening', () => console.log(JSON.stringify({ port: wss.address().port 
   return { url: `ws://127.0.0.1:${port}`, child };
 }
 
-async function withStack<T>(work: (wsUrl: string) => Promise<T>): Promise<T> {
+/** What `npm start` ran: its first log line says whether it synthesized the CDK app. */
+function describeStack(output: string): string {
+  const first = output.split('\n').find((line) => line.startsWith('[local]'));
+  return first
+    ? `npm start (${first.replace('[local] ', '').slice(0, 120)})`
+    : 'npm start (handlers in process)';
+}
+
+async function withStack<T extends object>(
+  work: (wsUrl: string) => Promise<T>,
+): Promise<T & { local_stack: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-tests-'));
   await writeFile(path.join(dir, `${TEST_ID}.json`), JSON.stringify(longOptionTest(TEST_ID, 200, 4 * 3600)));
   const stack = await startLocalStackProcess({
@@ -142,7 +152,7 @@ async function withStack<T>(work: (wsUrl: string) => Promise<T>): Promise<T> {
     env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
   });
   try {
-    return await work(stack.wsUrl);
+    return { ...(await work(stack.wsUrl)), local_stack: describeStack(stack.output()) };
   } finally {
     await stack.stop();
     await rm(dir, { recursive: true, force: true });
