@@ -41,6 +41,8 @@
  *   a laptop has fewer cores than Lambda). @default 16
  * - idleTimeoutMs: an instance idle this long is stopped (Lambda keeps idle sandboxes for minutes;
  *   here they cost a process each). @default 300000 (5 min)
+ * - initTimeoutMs: how long loading the handler may take (Lambda's init phase has 10 s of its own);
+ *   past it the event fails with kind 'timeout' and the instance is discarded. @default 10000
  * - onInvoke(call): a fault hook for chaos tests, run before each event reaches its instance; may
  *   return { delayMs } and/or { killAfterMs } (the instance is killed mid-invocation -> kind 'crash').
  *
@@ -86,6 +88,8 @@ export interface FunctionRuntimeOptions {
   readonly maxInstancesPerFunction?: number;
   /** @default 300_000 */
   readonly idleTimeoutMs?: number;
+  /** @default 10_000 */
+  readonly initTimeoutMs?: number;
   readonly onInvoke?: (call: InvokeCall) => InvokeFault | undefined | Promise<InvokeFault | undefined>;
 }
 
@@ -97,6 +101,7 @@ export interface LocalFunctionRuntime extends FunctionRuntime {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_MAX_INSTANCES_PER_FUNCTION = 16;
+export const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 
 /** Why this runtime cannot run a function, or undefined when it can. */
 export function unsupportedRuntime(definition: FunctionDefinition): string | undefined {
@@ -150,6 +155,7 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): LocalFun
             lifecycleLogs,
             log,
             generation,
+            initTimeoutMs: options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS,
           });
         },
       }),

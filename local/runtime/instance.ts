@@ -20,13 +20,21 @@ export interface InstanceStartOptions {
   readonly lifecycleLogs: boolean;
   readonly log: (line: string) => void;
   readonly generation: number;
+  readonly initTimeoutMs: number;
 }
 
 export type InstanceState = 'starting' | 'idle' | 'busy' | 'dead';
 
+export type InitFailureKind = 'error' | 'crash' | 'timeout';
+
 type InitOutcome =
   | { ok: true; initMs: number }
-  | { ok: false; errorType: string; errorMessage: string; initMs: number };
+  | { ok: false; kind: InitFailureKind; errorType: string; errorMessage: string; initMs: number };
+
+function exitDescription(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return `signal: ${signal === 'SIGKILL' ? 'killed' : signal}`;
+  return `exit status ${code}`;
+}
 
 interface Pending {
   readonly requestId: string;
@@ -72,34 +80,31 @@ export class FunctionInstance {
     this.closed = new Promise((resolve) => this.child.once('close', () => resolve()));
 
     this.initOutcome = new Promise<InitOutcome>((resolve) => {
-      const onMessage = (message: InstanceMessage) => {
-        if (message.t === 'ready') {
-          resolve({ ok: true, initMs: Date.now() - spawnedAt });
-        } else if (message.t === 'init-error') {
-          resolve({
-            ok: false,
-            errorType: message.errorType,
-            errorMessage: message.errorMessage,
-            initMs: Date.now() - spawnedAt,
-          });
-        } else if (message.t === 'crash') {
-          resolve({
-            ok: false,
-            errorType: message.errorType,
-            errorMessage: message.errorMessage,
-            initMs: Date.now() - spawnedAt,
-          });
-        }
+      const finish = (outcome: InitOutcome) => {
+        clearTimeout(initTimer);
+        this.child.off('message', onMessage);
+        this.child.off('close', onClose);
+        resolve(outcome);
       };
+      const failed = (kind: InitFailureKind, errorType: string, errorMessage: string) =>
+        finish({ ok: false, kind, errorType, errorMessage, initMs: Date.now() - spawnedAt });
+      const onMessage = (message: InstanceMessage) => {
+        if (message.t === 'ready') finish({ ok: true, initMs: Date.now() - spawnedAt });
+        else if (message.t === 'init-error') failed('error', message.errorType, message.errorMessage);
+        else if (message.t === 'crash') failed('crash', message.errorType, message.errorMessage);
+      };
+      const onClose = (code: number | null, signal: NodeJS.Signals | null) =>
+        failed('crash', 'Runtime.ExitError', `Runtime exited with error: ${exitDescription(code, signal)}`);
+      const initTimer = setTimeout(() => {
+        this.log(`[${this.definition.functionName}] INIT_REPORT Phase: init Status: timeout`);
+        failed(
+          'timeout',
+          'Sandbox.Timedout',
+          `Init timed out after ${(options.initTimeoutMs / 1000).toFixed(2)} seconds`,
+        );
+      }, options.initTimeoutMs);
       this.child.on('message', onMessage);
-      this.child.once('close', (code, signal) =>
-        resolve({
-          ok: false,
-          errorType: 'Runtime.ExitError',
-          errorMessage: `Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}`,
-          initMs: Date.now() - spawnedAt,
-        }),
-      );
+      this.child.once('close', onClose);
     });
     this.child.on('message', (message: InstanceMessage) => this.onMessage(message));
     this.child.once('close', (code, signal) => this.onClose(code, signal));
@@ -225,13 +230,13 @@ export class FunctionInstance {
     const pending = this.pending;
     if (!pending) return;
     const report = this.crashReport;
-    const exit = signal ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`;
     this.settle({
       ok: false,
       kind: 'crash',
       errorType: report?.errorType ?? 'Runtime.ExitError',
       errorMessage:
-        report?.errorMessage ?? `RequestId: ${pending.requestId} Error: Runtime exited with error: ${exit}`,
+        report?.errorMessage ??
+        `RequestId: ${pending.requestId} Error: Runtime exited with error: ${exitDescription(code, signal)}`,
       durationMs: Date.now() - pending.startedAt,
       coldStart: pending.coldStart,
     });

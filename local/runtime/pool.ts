@@ -151,10 +151,11 @@ export class FunctionPool {
     void instance.exited().then(() => this.forget(instance));
     const outcome = await instance.ready();
     if (outcome.ok) return { instance, coldStart: true };
+    this.forget(instance);
     return {
       failure: {
         ok: false,
-        kind: outcome.errorType === 'Runtime.ExitError' ? 'crash' : 'error',
+        kind: outcome.kind,
         errorType: outcome.errorType,
         errorMessage: outcome.errorMessage,
         durationMs: outcome.initMs,

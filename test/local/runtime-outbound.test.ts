@@ -4,11 +4,14 @@
  * hosts (execute-api, the gateway's domainName) reaches a local plain-HTTP server with the
  * request intact, even when the handler sets the endpoint in code.
  */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { InvokeResult } from '../../local/runtime/contract';
 import { createFunctionRuntime, type LocalFunctionRuntime } from '../../local/runtime/index';
-import { fixtureFunction, REGION } from './runtime-helpers';
+import { FIXTURES, fixtureFunction, REGION } from './runtime-helpers';
 
 interface Received {
   method: string;
@@ -28,6 +31,10 @@ describe('local Lambda runtime: outbound calls', () => {
   let server: http.Server;
   let runtime: LocalFunctionRuntime;
   let port = 0;
+  // Assets usually sit inside a project with node_modules above them; these copies have none.
+  const outsideAnyProject = mkdtempSync(path.join(tmpdir(), 'runtime-outside-'));
+  cpSync(path.join(FIXTURES, 'esm-sdk'), path.join(outsideAnyProject, 'esm-sdk'), { recursive: true });
+  cpSync(path.join(FIXTURES, 'cjs'), path.join(outsideAnyProject, 'cjs'), { recursive: true });
 
   beforeAll(async () => {
     server = http.createServer((request, response) => {
@@ -58,6 +65,8 @@ describe('local Lambda runtime: outbound calls', () => {
       functions: [
         fixtureFunction('sdk', 'esm-sdk', 'index.handler'),
         fixtureFunction('https', 'cjs', 'index.handler'),
+        fixtureFunction('sdk-outside', path.join(outsideAnyProject, 'esm-sdk'), 'index.handler'),
+        fixtureFunction('cjs-outside', path.join(outsideAnyProject, 'cjs'), 'index.handler'),
       ],
       region: REGION,
       servicesEndpoint: `http://127.0.0.1:${port}`,
@@ -76,6 +85,7 @@ describe('local Lambda runtime: outbound calls', () => {
   afterAll(async () => {
     await runtime.stop();
     await new Promise((resolve) => server.close(resolve));
+    rmSync(outsideAnyProject, { recursive: true, force: true });
   });
 
   beforeEach(() => {
@@ -90,6 +100,17 @@ describe('local Lambda runtime: outbound calls', () => {
     expect(received[0]?.headers.authorization).toMatch(
       new RegExp(`^AWS4-HMAC-SHA256 Credential=AKIASDK/\\d{8}/${REGION}/dynamodb/aws4_request`),
     );
+  });
+
+  it('provides the SDK to ESM and CommonJS code in a folder with no node_modules anywhere above it', async () => {
+    expect(okValue(await runtime.invoke('RuntimeTest/sdk-outside', {}))).toEqual({
+      tables: ['answers', 'connections'],
+    });
+    expect(
+      okValue(
+        await runtime.invoke('RuntimeTest/cjs-outside', { action: 'require', name: '@aws-sdk/lib-dynamodb' }),
+      ),
+    ).toBe('loaded');
   });
 
   it('leads PostToConnection to https://<api>.execute-api.<region>.amazonaws.com/<stage> to the local server', async () => {

@@ -321,6 +321,41 @@ describe('local Lambda runtime: reload, queueing and reaping', () => {
     }
   });
 
+  it('fails the event when the init phase fails: a throw, an exit, or running past initTimeoutMs', async () => {
+    const runtime = createFunctionRuntime({
+      functions: [
+        fixtureFunction('init-throws', 'init-failures', 'throws.handler'),
+        fixtureFunction('init-exits', 'init-failures', 'exits.handler'),
+        fixtureFunction('init-hangs', 'init-failures', 'hangs.handler'),
+      ],
+      region: REGION,
+      log: () => {},
+      initTimeoutMs: 1500,
+    });
+    try {
+      const [throws, exits, hangs] = await Promise.all([
+        runtime.invoke('RuntimeTest/init-throws', {}),
+        runtime.invoke('RuntimeTest/init-exits', {}),
+        runtime.invoke('RuntimeTest/init-hangs', {}),
+      ]);
+      expect(failure(throws as InvokeResult)).toMatchObject({
+        kind: 'error',
+        errorType: 'Error',
+        errorMessage: 'TABLE_NAME is not set',
+        coldStart: true,
+      });
+      expect(failure(exits as InvokeResult)).toMatchObject({ kind: 'crash', errorType: 'Runtime.ExitError' });
+      expect(failure(hangs as InvokeResult)).toMatchObject({
+        kind: 'timeout',
+        errorType: 'Sandbox.Timedout',
+      });
+      // A failed init leaves no instance behind; the next event tries a fresh one.
+      expect(runtime.stats('RuntimeTest/init-throws').instances).toBe(0);
+    } finally {
+      await runtime.stop();
+    }
+  });
+
   it('queues events beyond maxInstancesPerFunction and reaps idle instances', async () => {
     const runtime = createFunctionRuntime({
       functions: [fixtureFunction('capped', versionFolder('v1'), 'index.handler')],

@@ -24,7 +24,15 @@ export type Handler = (
   callback: (error?: unknown, value?: unknown) => void,
 ) => unknown;
 
-export async function loadHandler(taskRoot: string, handlerString: string): Promise<Handler> {
+/**
+ * @param beforeImport runs once before the first ES module is imported (the import hooks cost a
+ *   loader thread, so CommonJS handlers do without them).
+ */
+export async function loadHandler(
+  taskRoot: string,
+  handlerString: string,
+  beforeImport: () => void,
+): Promise<Handler> {
   if (handlerString.includes('..')) {
     throw new RuntimeError('Runtime.MalformedHandlerName', "'..' is not allowed in handler name.");
   }
@@ -35,7 +43,7 @@ export async function loadHandler(taskRoot: string, handlerString: string): Prom
     throw new RuntimeError('Runtime.MalformedHandlerName', 'Bad handler');
   }
   const [, moduleName, exportPath] = match;
-  const loaded = await loadModule(path.resolve(taskRoot, moduleDir, moduleName), moduleName);
+  const loaded = await loadModule(path.resolve(taskRoot, moduleDir, moduleName), moduleName, beforeImport);
   let handler: unknown = loaded;
   for (const key of exportPath.split('.')) {
     handler =
@@ -50,7 +58,11 @@ export async function loadHandler(taskRoot: string, handlerString: string): Prom
   return handler as Handler;
 }
 
-async function loadModule(basePath: string, moduleName: string): Promise<unknown> {
+async function loadModule(basePath: string, moduleName: string, beforeImport: () => void): Promise<unknown> {
+  const importFile = (file: string): Promise<unknown> => {
+    beforeImport();
+    return import(pathToFileURL(file).href);
+  };
   const requireFrom = createRequire(path.join(path.dirname(basePath), '/'));
   const isFile = (file: string) => existsSync(file) && statSync(file).isFile();
   try {
@@ -63,10 +75,6 @@ async function loadModule(basePath: string, moduleName: string): Promise<unknown
     throw asInitError(error);
   }
   throw new RuntimeError('Runtime.ImportModuleError', `Error: Cannot find module '${moduleName}'`);
-}
-
-function importFile(file: string): Promise<unknown> {
-  return import(pathToFileURL(file).href);
 }
 
 function nearestPackageIsModule(dir: string): boolean {

@@ -26,7 +26,7 @@ import {
 } from './console';
 import { invocationContext } from './context';
 import { type Handler, loadHandler } from './load-handler';
-import { isolateModules } from './module-isolation';
+import { isolateRequire, registerImportHooks } from './module-isolation';
 import { routeOutbound } from './outbound';
 
 let init: InitMessage | undefined;
@@ -65,14 +65,20 @@ async function initialize(message: InitMessage): Promise<void> {
   init = message;
   batchStdout();
   patchConsole();
-  isolateModules({
-    taskRoot: message.taskRoot,
-    sdkRoot: message.sdkRoot,
-    hooksPath: path.join(__dirname, 'sdk-resolve-hooks.mjs'),
-  });
+  isolateRequire(message.taskRoot);
+  let hooksRegistered = false;
+  const beforeImport = () => {
+    if (hooksRegistered) return;
+    hooksRegistered = true;
+    registerImportHooks({
+      taskRoot: message.taskRoot,
+      sdkRoot: message.sdkRoot,
+      hooksPath: path.join(__dirname, 'sdk-resolve-hooks.mjs'),
+    });
+  };
   routeOutbound(message.outboundRoutes);
   try {
-    handler = await loadHandler(message.taskRoot, message.handler);
+    handler = await loadHandler(message.taskRoot, message.handler, beforeImport);
     initReportedMs = Date.now() - message.spawnedAt;
     flushOutput();
     send({ t: 'ready' });

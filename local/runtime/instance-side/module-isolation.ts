@@ -12,15 +12,23 @@ interface ModuleInternals {
   _nodeModulePaths(from: string): string[];
 }
 
-export function isolateModules(options: { taskRoot: string; sdkRoot: string; hooksPath: string }): void {
-  const inside = (file: string) =>
-    file === options.taskRoot || file.startsWith(`${options.taskRoot}${path.sep}`);
+/** require() from the task root: its own node_modules, then NODE_PATH (the runtime's SDK). */
+export function isolateRequire(taskRoot: string): void {
+  const inside = (file: string) => file === taskRoot || file.startsWith(`${taskRoot}${path.sep}`);
   const internals = Module as unknown as ModuleInternals;
   const lookupPaths = internals._nodeModulePaths.bind(Module);
   internals._nodeModulePaths = (from: string) => {
     const paths = lookupPaths(from);
     return inside(from) ? paths.filter(inside) : paths;
   };
+}
+
+/**
+ * import from the task root: the same packages, through resolve hooks (NODE_PATH does not apply
+ * to ES modules). Registered when the handler is an ES module; a CommonJS handler's own dynamic
+ * import() then resolves by plain Node rules.
+ */
+export function registerImportHooks(options: { taskRoot: string; sdkRoot: string; hooksPath: string }): void {
   register(pathToFileURL(options.hooksPath).href, {
     data: { taskRoot: options.taskRoot, sdkRoot: options.sdkRoot },
   });
