@@ -1,29 +1,20 @@
 /** Public types of the assessment client SDK; the payloads are the protocol module's own. */
-import type {
-  AnswerFeedbackData,
-  AssessmentSnapshot,
-  AssessmentStatusData,
-  AuthSuccessData,
-  CompletedSummary,
-  MessageType,
-  PongData,
-  QuestionView,
-  ServerFrame,
-  SessionReplacedData,
-  TestInfo,
-} from '../protocol';
+import type { AuthSuccessData, DataFrameType, MessageType, ServerFrame, ServerFrameData } from '../protocol';
 import type { OutboxEntry } from './outbox';
 
 export type {
+  AiFeedbackData,
   AnswerFeedbackData,
   AssessmentSnapshot,
   AssessmentStatusData,
   AuthErrorCode,
   AuthSuccessData,
+  ClientFrame,
   CompletedSummary,
   CompletionReason,
   ErrorCode,
   MessageType,
+  NoticeData,
   PongData,
   Progress,
   QuestionView,
@@ -88,24 +79,20 @@ export interface AuthErrorEvent {
   willRetry: boolean;
 }
 
+/** Server frames delivered as the event of the same name, with their data and the frame's meta. */
+export type FrameEventType = Exclude<DataFrameType, 'auth_success'>;
+
+export type FrameEvents = { [T in FrameEventType]: [data: ServerFrameData[T], meta: FrameMeta] };
+
 /** Event name -> listener arguments. */
-export interface ClientEvents {
+export interface ClientEvents extends FrameEvents {
   state: [state: ConnectionState, change: StateChange];
   auth_success: [data: AuthSuccessData, meta: AuthSuccessMeta];
   auth_error: [error: AuthErrorEvent];
-  question: [data: QuestionView, meta: FrameMeta];
-  answer_feedback: [data: AnswerFeedbackData, meta: FrameMeta];
-  assessment_started: [data: AssessmentSnapshot, meta: FrameMeta];
-  assessment_recovered: [data: AssessmentSnapshot, meta: FrameMeta];
-  assessment_completed: [data: CompletedSummary, meta: FrameMeta];
-  assessment_status: [data: AssessmentStatusData, meta: FrameMeta];
-  test_info: [data: TestInfo, meta: FrameMeta];
-  pong: [data: PongData, meta: FrameMeta];
-  session_replaced: [data: SessionReplacedData, meta: FrameMeta];
   error: [error: ClientErrorEvent];
   /** The answers not yet acknowledged by the server changed (added, acknowledged, dropped). */
   outbox: [entries: readonly OutboxEntry[]];
-  /** Every parsed server frame, before it is dispatched (for logging and debugging). */
+  /** Every server frame of a type this version knows, before it is dispatched (for logging and debugging). */
   frame: [frame: ServerFrame];
 }
 
@@ -198,10 +185,10 @@ export interface AssessmentClientOptions {
   document?: DocumentLike | null;
 }
 
-/** A client -> server `message` frame. */
+/** A `message` frame as the client sends it: always with a `request_id`, to match the reply. */
 export interface ClientMessageFrame {
   action: 'message';
   type: MessageType;
   request_id: string;
-  data: Record<string, unknown>;
+  data: object;
 }

@@ -4,16 +4,8 @@
  * Query parameters: `ws` (WebSocket URL; default ws(s)://<this host>/<stage>), `stage` (default
  * `local`), `test` (default `demo`), `user` (sign in at once as this user).
  */
-import {
-  AssessmentClient,
-  AssessmentClientError,
-  type AssessmentSnapshot,
-  type CompletedSummary,
-  type ConnectionState,
-  type Progress,
-  type QuestionView,
-  type StateChange,
-} from '../client';
+import { AssessmentClient, AssessmentClientError, type ConnectionState, type StateChange } from '../client';
+import type { AssessmentSnapshot, CompletedSummary, Progress, QuestionView } from '../protocol';
 
 declare global {
   interface Window {
