@@ -48,7 +48,14 @@ export interface FunctionIdentity {
 }
 
 export type InvokeResult =
-  | { readonly ok: true; readonly value: unknown; readonly durationMs: number; readonly coldStart: boolean }
+  | {
+      readonly ok: true;
+      readonly value: unknown;
+      readonly durationMs: number;
+      readonly coldStart: boolean;
+      /** On a cold start: how long the instance took to start and load the handler (Lambda's Init Duration). */
+      readonly initDurationMs?: number;
+    }
   | {
       readonly ok: false;
       /** 'error': the handler threw or rejected; 'timeout': it ran past its timeout; 'crash': the instance died. */
@@ -57,6 +64,7 @@ export type InvokeResult =
       readonly errorMessage: string;
       readonly durationMs: number;
       readonly coldStart: boolean;
+      readonly initDurationMs?: number;
     };
 
 export interface FunctionRuntime {

@@ -31,6 +31,12 @@ export interface PoolOptions {
   readonly startInstance: (definition: FunctionDefinition, generation: number) => FunctionInstance;
 }
 
+interface Acquired {
+  readonly instance: FunctionInstance;
+  readonly coldStart: boolean;
+  readonly initDurationMs?: number;
+}
+
 export interface FunctionStats {
   readonly instances: number;
   readonly busy: number;
@@ -62,7 +68,7 @@ export class FunctionPool {
     const requestId = randomUUID();
     const acquired = await this.acquire();
     if ('failure' in acquired) return acquired.failure;
-    const { instance, coldStart } = acquired;
+    const { instance, coldStart, initDurationMs } = acquired;
     const fault = await this.options.onInvoke?.({
       functionId: this.options.functionId,
       requestId,
@@ -74,7 +80,7 @@ export class FunctionPool {
     if (fault?.killAfterMs !== undefined) setTimeout(() => instance.kill(), fault.killAfterMs);
     const result = await running;
     this.release(instance);
-    return result;
+    return initDurationMs === undefined ? result : { ...result, initDurationMs };
   }
 
   /** New code: later instances run it; idle old ones go now, busy ones after their event. */
@@ -150,7 +156,7 @@ export class FunctionPool {
     this.instances.add(instance);
     void instance.exited().then(() => this.forget(instance));
     const outcome = await instance.ready();
-    if (outcome.ok) return { instance, coldStart: true };
+    if (outcome.ok) return { instance, coldStart: true, initDurationMs: outcome.initMs };
     this.forget(instance);
     return {
       failure: {
@@ -160,6 +166,7 @@ export class FunctionPool {
         errorMessage: outcome.errorMessage,
         durationMs: outcome.initMs,
         coldStart: true,
+        initDurationMs: outcome.initMs,
       },
     };
   }

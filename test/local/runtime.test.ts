@@ -72,6 +72,7 @@ describe('local Lambda runtime', () => {
     const result = await runtime.invoke('RuntimeTest/cjs', { action: 'log' });
     expect(okValue(result)).toBe('logged');
     expect(result.coldStart).toBe(true);
+    expect(result.initDurationMs).toBeGreaterThan(0);
     const started = await logs.waitFor(/^\[RuntimeTest-cjs\] START RequestId: /);
     const requestId = started.split(' ')[3] ?? '';
     await logs.waitFor(
@@ -201,6 +202,7 @@ describe('local Lambda runtime', () => {
 
     const third = await runtime.invoke('RuntimeTest/concurrency', { action: 'identity' });
     expect(third.coldStart).toBe(false);
+    expect(third.initDurationMs).toBeUndefined();
     const warm = identity(okValue(third));
     expect(pids).toContain(warm.pid);
     // Module state survives between invocations of one warm instance, as on Lambda.
