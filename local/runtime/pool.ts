@@ -69,12 +69,10 @@ export class FunctionPool {
     const acquired = await this.acquire();
     if ('failure' in acquired) return acquired.failure;
     const { instance, coldStart, initDurationMs } = acquired;
-    const fault = await this.options.onInvoke?.({
-      functionId: this.options.functionId,
-      requestId,
-      coldStart,
-      event,
-    });
+    // No await at all without a hook: every invocation pays for one.
+    const fault = this.options.onInvoke
+      ? await this.options.onInvoke({ functionId: this.options.functionId, requestId, coldStart, event })
+      : undefined;
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     const running = instance.invoke(event, requestId, coldStart);
     if (fault?.killAfterMs !== undefined) setTimeout(() => instance.kill(), fault.killAfterMs);
@@ -132,9 +130,7 @@ export class FunctionPool {
     };
   }
 
-  private async acquire(): Promise<
-    { instance: FunctionInstance; coldStart: boolean } | { failure: InvokeResult }
-  > {
+  private async acquire(): Promise<Acquired | { failure: InvokeResult }> {
     for (;;) {
       if (this.stopped) return { failure: stoppedResult() };
       const warm = this.idle.pop();
@@ -148,9 +144,7 @@ export class FunctionPool {
     }
   }
 
-  private async coldStart(): Promise<
-    { instance: FunctionInstance; coldStart: true } | { failure: InvokeResult }
-  > {
+  private async coldStart(): Promise<Acquired | { failure: InvokeResult }> {
     this.coldStarts += 1;
     const instance = this.options.startInstance(this.definition, this.generation);
     this.instances.add(instance);
