@@ -5,7 +5,8 @@
  * `@connections` calls the management API serves (`authorizeManagementRequest`).
  *
  * Usage (the composition):
- *   const services = await startAwsServices({ region, accountId, dynamodbEndpoint, functions, secrets, parameters });
+ *   const services = await startAwsServices({ region, accountId, dynalite, functions, secrets, parameters });
+ *   (dynalite: the in-process dynalite server; or dynamodbEndpoint: its URL)
  *   runtime env per function: AWS_ENDPOINT_URL=services.endpoint, plus services.identityFor(fn.id)
  *   as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY;
  *   management API, before serving POST/GET/DELETE /<stage>/@connections/<id>:
@@ -49,9 +50,11 @@ import {
   DYNAMODB_PROTOCOL,
   DYNAMODB_TARGET_PREFIX,
   DynaliteForwarder,
+  type DynamoDbBackend,
   type DynamoDbFaults,
   dynamodbChecks,
   type IamCheck,
+  InProcessDynalite,
   injectFault,
   refuseTransaction,
   validateFaults,
@@ -73,8 +76,16 @@ export interface AwsServicesOptions {
   readonly accountId?: string;
   /** @default 'aws' */
   readonly partition?: string;
-  /** dynalite's URL, e.g. `http://127.0.0.1:4567`. Table names in requests are its physical names. */
-  readonly dynamodbEndpoint: string;
+  /**
+   * dynalite's URL, e.g. `http://127.0.0.1:4567`, where authorized DynamoDB calls are forwarded.
+   * Table names in requests are its physical names. Give this or `dynalite`.
+   */
+  readonly dynamodbEndpoint?: string;
+  /**
+   * The dynalite server, when it runs in this process: authorized calls are handed to its request
+   * handler directly, without a second HTTP round trip. Wins over `dynamodbEndpoint`.
+   */
+  readonly dynalite?: Server;
   /** Functions that may call (more can be added with `registerFunction`). */
   readonly functions?: readonly ServiceCaller[];
   readonly secrets?: readonly SecretInput[];
@@ -187,7 +198,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
   };
   setFaults(options.faults ?? {});
   const random = options.random ?? Math.random;
-  const forwarder = new DynaliteForwarder(options.dynamodbEndpoint);
+  const forwarder = dynamoDbBackend(options);
   const counters = { requests: 0, denied: 0, unrecognized: 0, throttled: 0, serverErrors: 0 };
   const onDecision = options.onDecision;
   const judge = (caller: RegisteredCaller, action: string, resource: string): Decision => {
@@ -387,6 +398,12 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         server.close(() => resolve());
       }),
   };
+}
+
+function dynamoDbBackend(options: AwsServicesOptions): DynamoDbBackend {
+  if (options.dynalite) return new InProcessDynalite(options.dynalite);
+  if (options.dynamodbEndpoint) return new DynaliteForwarder(options.dynamodbEndpoint);
+  throw new Error('startAwsServices needs dynamodbEndpoint or dynalite');
 }
 
 function managementRefusal(errorType: string, body: Record<string, string>): ManagementAuthorization {

@@ -36,19 +36,20 @@ import {
   ParameterNotFound,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import dynalite from 'dynalite';
+import { ensureTables } from '../../lambdas/adapters/dynamodb/create-tables';
 import type { PolicyStatement } from '../../local/runtime/contract';
 import { type AwsServices, sendDenial, startAwsServices } from '../../local/services';
-import { type LocalDynamo, startDynalite } from '../support/dynalite';
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '123456789012';
 const table = (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
 const SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:app/jwt-AbC123`;
 
-let dynamo: LocalDynamo;
+let dynaliteServer: Server;
 let services: AwsServices;
-let connections: string;
-let assessments: string;
+const connections = 'svc-connections';
+const assessments = 'svc-assessments';
 /** Fault draws: tests that inject faults push values; otherwise 0.5. */
 const draws: number[] = [];
 
@@ -62,13 +63,20 @@ const writerPolicy = (): PolicyStatement[] => [
 ];
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
-  connections = dynamo.tables.connections;
-  assessments = dynamo.tables.assessments;
+  // dynalite in this process, handed the calls directly (test/local/services-roles.test.ts covers
+  // the forwarding to a dynalite URL).
+  dynaliteServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => dynaliteServer.listen(0, '127.0.0.1', () => resolve()));
+  const direct = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(dynaliteServer.address() as AddressInfo).port}`,
+    region: REGION,
+  });
+  await ensureTables(direct, { connections, assessments, tests: 'svc-tests' });
+  direct.destroy();
   services = await startAwsServices({
     region: REGION,
     accountId: ACCOUNT,
-    dynamodbEndpoint: dynamo.endpoint,
+    dynalite: dynaliteServer,
     random: () => draws.shift() ?? 0.5,
     functions: [
       { id: 'App/Writer', functionName: 'app-writer', roleName: 'app-WriterRole', policy: writerPolicy() },
@@ -117,7 +125,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await services?.stop();
-  await dynamo?.stop();
+  await new Promise<void>((resolve) => (dynaliteServer ? dynaliteServer.close(() => resolve()) : resolve()));
 });
 
 const clientConfig = (functionId: string) => ({
