@@ -5,7 +5,6 @@
  * Lambda's "kill the sandbox" (timeout, crash, chaos) is then simply SIGKILL.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FunctionDefinition, InvokeResult } from './contract';
 import type { InitMessage, InstanceMessage, OutboundRouteSpec } from './protocol';
@@ -45,12 +44,9 @@ interface Pending {
 }
 
 export class FunctionInstance {
-  readonly id = randomUUID();
   readonly generation: number;
   state: InstanceState = 'starting';
   lastUsedAt = Date.now();
-  /** True until the instance's first invocation has been handed out. */
-  fresh = true;
 
   private readonly child: ChildProcess;
   private readonly definition: FunctionDefinition;
@@ -59,6 +55,7 @@ export class FunctionInstance {
   private readonly initOutcome: Promise<InitOutcome>;
   private pending: Pending | undefined;
   private crashReport: { errorType: string; errorMessage: string } | undefined;
+  private spawnError: Error | undefined;
   private readonly closed: Promise<void>;
 
   constructor(options: InstanceStartOptions) {
@@ -94,7 +91,13 @@ export class FunctionInstance {
         else if (message.t === 'crash') failed('crash', message.errorType, message.errorMessage);
       };
       const onClose = (code: number | null, signal: NodeJS.Signals | null) =>
-        failed('crash', 'Runtime.ExitError', `Runtime exited with error: ${exitDescription(code, signal)}`);
+        this.spawnError
+          ? failed('error', 'Runtime.StartError', `The instance could not start: ${this.spawnError.message}`)
+          : failed(
+              'crash',
+              'Runtime.ExitError',
+              `Runtime exited with error: ${exitDescription(code, signal)}`,
+            );
       const initTimer = setTimeout(() => {
         this.log(`[${this.definition.functionName}] INIT_REPORT Phase: init Status: timeout`);
         failed(
@@ -108,9 +111,13 @@ export class FunctionInstance {
     });
     this.child.on('message', (message: InstanceMessage) => this.onMessage(message));
     this.child.once('close', (code, signal) => this.onClose(code, signal));
-    this.child.on('error', (error) =>
-      this.log(`[${this.definition.functionName}] instance process error: ${error.message}`),
-    );
+    // Spawning failed (a missing code folder), or a message could not reach a dying process: the
+    // 'close' that follows settles what is pending.
+    this.child.on('error', (error) => {
+      if (this.child.pid !== undefined || this.spawnError) return;
+      this.spawnError = error;
+      this.log(`[${this.definition.functionName}] instance could not start: ${error.message}`);
+    });
 
     const init: InitMessage = {
       t: 'init',

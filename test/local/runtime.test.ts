@@ -45,6 +45,7 @@ describe('local Lambda runtime', () => {
     fixtureFunction('errors', 'cjs', 'index.handler'),
     fixtureFunction('faults', 'cjs', 'index.handler'),
     fixtureFunction('python', 'cjs', 'index.handler', { runtime: 'python3.12' }),
+    fixtureFunction('no-code', 'no-such-folder', 'index.handler'),
   ];
 
   beforeAll(() => {
@@ -265,12 +266,15 @@ describe('local Lambda runtime', () => {
     expect(failure(await running).kind).toBe('crash');
   });
 
-  it('refuses runtimes it cannot run, and unknown functions', async () => {
+  it('refuses runtimes it cannot run, unknown functions and a missing code folder', async () => {
     expect(failure(await runtime.invoke('RuntimeTest/python', {}))).toMatchObject({
       kind: 'error',
       errorType: 'Runtime.InvalidRuntime',
     });
     await expect(runtime.invoke('RuntimeTest/nope', {})).rejects.toThrow(/unknown function/);
+    const missing = failure(await runtime.invoke('RuntimeTest/no-code', {}));
+    expect(missing).toMatchObject({ kind: 'error', errorType: 'Runtime.StartError' });
+    expect(missing.errorMessage).toContain('ENOENT');
   });
 });
 
