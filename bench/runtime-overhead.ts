@@ -15,6 +15,8 @@ import { createFunctionRuntime } from '../local/runtime/index';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2000);
 const STREAMS = 8;
+// The heartbeat target: 100 connections, each waiting for its answer before sending again.
+const CONNECTIONS = 100;
 const COLD_STARTS = 5;
 const codeDir = path.resolve(__dirname, '..', 'test', 'fixtures', 'runtime', 'bench');
 
@@ -62,15 +64,15 @@ async function sequential(run: Invoke): Promise<number> {
   return ((performance.now() - start) * 1000) / ROUNDS;
 }
 
-async function concurrent(run: Invoke): Promise<number> {
-  const perStream = Math.ceil(ROUNDS / STREAMS);
+async function concurrent(run: Invoke, streams = STREAMS): Promise<number> {
+  const perStream = Math.ceil(ROUNDS / streams);
   const stream = async (s: number) => {
     for (let i = 0; i < perStream; i++) await run(s * perStream + i);
   };
-  await Promise.all(Array.from({ length: STREAMS }, (_, s) => stream(s)));
+  await Promise.all(Array.from({ length: streams }, (_, s) => stream(s)));
   const start = performance.now();
-  await Promise.all(Array.from({ length: STREAMS }, (_, s) => stream(s)));
-  return (STREAMS * perStream) / ((performance.now() - start) / 1000);
+  await Promise.all(Array.from({ length: streams }, (_, s) => stream(s)));
+  return (streams * perStream) / ((performance.now() - start) / 1000);
 }
 
 async function main() {
@@ -104,6 +106,9 @@ async function main() {
     const baselineRate = await concurrent(inProcess);
     const concurrentRate = await concurrent(through(quiet, 'quiet'));
     const instances = quiet.stats('quiet').instances;
+    const baselineWide = await concurrent(inProcess, CONNECTIONS);
+    const wideRate = await concurrent(through(quiet, 'quiet'), CONNECTIONS);
+    const wideInstances = quiet.stats('quiet').instances;
 
     const coldMs: number[] = [];
     for (let i = 0; i < COLD_STARTS; i++) {
@@ -129,6 +134,12 @@ async function main() {
         `runtime, 8 streams (${instances} instances)`,
         `${concurrentRate.toFixed(0)} /s`,
         `${(concurrentRate / baselineRate).toFixed(3)}x`,
+      ],
+      [`in-process, ${CONNECTIONS} streams`, `${baselineWide.toFixed(0)} /s`, '1.0x'],
+      [
+        `runtime, ${CONNECTIONS} streams (${wideInstances} instances)`,
+        `${wideRate.toFixed(0)} /s`,
+        `${(wideRate / baselineWide).toFixed(3)}x`,
       ],
       [
         'cold start (spawn to result), median',
