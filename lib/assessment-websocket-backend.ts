@@ -29,6 +29,7 @@ import { ENV } from '../lambdas/config';
 import { type FunctionSpec, ROUTES, SCHEDULED_JOBS, type TableAccess } from '../lambdas/routes';
 import { ACCESS_LOG_FORMAT } from './access-log-format';
 import { BackendAlarms } from './backend-alarms';
+import { BackendDashboard } from './backend-dashboard';
 import { pascal } from './names';
 
 /** The repository root: handler entries in ROUTES are relative to it, and the lock file lives there. */
@@ -74,6 +75,14 @@ export interface BackendAlarmOptions {
    * @default 100
    */
   readonly clientErrorThreshold?: number;
+
+  /**
+   * Percentage of failed recoveries (reconnects with an assessment in progress that got
+   * `recovery_error`) per 5 minutes above which the recovery alarm fires.
+   *
+   * @default 5
+   */
+  readonly recoveryFailureRatePercent?: number;
 }
 
 export interface AssessmentWebSocketBackendProps {
@@ -155,6 +164,13 @@ export interface AssessmentWebSocketBackendProps {
    * @default - alarms enabled, without actions
    */
   readonly alarms?: BackendAlarmOptions;
+
+  /**
+   * Create the CloudWatch dashboard (docs/operations.md, "The dashboard").
+   *
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 500, burstLimit: 1000 };
@@ -186,6 +202,8 @@ export class AssessmentWebSocketBackend extends Construct {
   public readonly accessLogGroup: logs.LogGroup;
   /** The CloudWatch alarms; empty when `alarms.enabled` is false. */
   public readonly alarms: readonly cloudwatch.Alarm[];
+  /** The CloudWatch dashboard; undefined when `dashboard` is false. */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: AssessmentWebSocketBackendProps = {}) {
     super(scope, id);
@@ -291,17 +309,29 @@ export class AssessmentWebSocketBackend extends Construct {
     }
     this.functions = functions;
 
-    this.alarms =
+    const alarms =
       props.alarms?.enabled === false
-        ? []
+        ? undefined
         : new BackendAlarms(this, 'Alarms', {
             functions,
             webSocketApi: this.webSocketApi,
             stage: this.stage,
             tables: this.tables,
             clientErrorThreshold,
+            recoveryFailureRatePercent: props.alarms?.recoveryFailureRatePercent ?? 5,
             ...(props.alarms?.topic ? { topic: props.alarms.topic } : {}),
-          }).alarms;
+          });
+    this.alarms = alarms?.alarms ?? [];
+    if (props.dashboard !== false) {
+      this.dashboard = new BackendDashboard(this, 'Dashboard', {
+        functions,
+        webSocketApi: this.webSocketApi,
+        stage: this.stage,
+        tables: this.tables,
+        alarms: this.alarms,
+        ...(alarms ? { recoveryAlarm: alarms.recoveryFailureRate } : {}),
+      }).dashboard;
+    }
   }
 
   private environmentFor(

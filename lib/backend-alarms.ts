@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -7,6 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-names';
+import { APP_METRICS } from './app-metrics';
 import { pascal } from './names';
 
 /** Every alarm looks at 5-minute windows. */
@@ -22,7 +23,13 @@ export const DURATION_ALARM_RATIO = 0.8;
 export const ALARMED_TABLE_OPERATIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
 
 /** The Powertools metric the core counts when a request fails unexpectedly (lambdas/core/app.ts). */
-export const INTERNAL_ERROR_METRIC = 'internal_error';
+export const INTERNAL_ERROR_METRIC = APP_METRICS.internalError;
+
+/**
+ * The recovery failure rate is only judged in windows with at least this many recovery attempts, so
+ * one failure among two reconnects at 3 a.m. does not page anyone (each failure is logged anyway).
+ */
+export const MIN_RECOVERY_ATTEMPTS = 3;
 
 export interface BackendAlarmsProps {
   /** Functions by name, as in ROUTES / SCHEDULED_JOBS. */
@@ -35,6 +42,8 @@ export interface BackendAlarmsProps {
   readonly topic?: sns.ITopic;
   /** ClientError count per 5 minutes above which the stage alarm fires. */
   readonly clientErrorThreshold: number;
+  /** Share of failed recoveries (percent of recovery attempts per 5 minutes) above which the alarm fires. */
+  readonly recoveryFailureRatePercent: number;
 }
 
 /**
@@ -45,11 +54,17 @@ export interface BackendAlarmsProps {
  */
 export class BackendAlarms extends Construct {
   public readonly alarms: readonly cloudwatch.Alarm[];
+  /** Fires when too many reconnecting students did not get their assessment back. */
+  public readonly recoveryFailureRate: cloudwatch.Alarm;
   private readonly created: cloudwatch.Alarm[] = [];
   private readonly action?: SnsAction;
 
   constructor(scope: Construct, id: string, props: BackendAlarmsProps) {
     super(scope, id);
+    const rate = props.recoveryFailureRatePercent;
+    if (!Token.isUnresolved(rate) && !(Number.isFinite(rate) && rate >= 0 && rate < 100)) {
+      throw new Error(`alarms.recoveryFailureRatePercent must be a number from 0 to below 100, got ${rate}`);
+    }
     if (props.topic) this.action = new SnsAction(props.topic);
 
     for (const [name, fn] of Object.entries(props.functions)) {
@@ -111,6 +126,18 @@ export class BackendAlarms extends Construct {
       },
     );
 
+    this.recoveryFailureRate = this.add(
+      'RecoveryFailureRate',
+      recoveryFailureRate(Stack.of(this).stackName),
+      {
+        threshold: props.recoveryFailureRatePercent,
+        description:
+          `More than ${props.recoveryFailureRatePercent}% of the reconnecting students with an assessment in progress ` +
+          `got auth_success with recovery_error (no snapshot) in the last 5 minutes (at least ${MIN_RECOVERY_ATTEMPTS} ` +
+          'attempts). The auth function logged why ("recovery lookup failed", or a test that no longer exists).',
+      },
+    );
+
     for (const [name, table] of Object.entries(props.tables)) {
       const id = `${pascal(name)}Table`;
       this.add(`${id}Throttles`, sumOverOperations(table, 'ThrottledRequests'), {
@@ -129,7 +156,7 @@ export class BackendAlarms extends Construct {
     id: string,
     metric: cloudwatch.IMetric,
     options: { threshold: number; description: string },
-  ): void {
+  ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,
       threshold: options.threshold,
@@ -143,7 +170,31 @@ export class BackendAlarms extends Construct {
       alarm.addOkAction(this.action);
     }
     this.created.push(alarm);
+    return alarm;
   }
+}
+
+/**
+ * Failed recoveries as a percentage of recovery attempts (recovered + failed), 0 in windows with
+ * fewer than MIN_RECOVERY_ATTEMPTS attempts. Uses the aggregate series (no test_id dimension).
+ */
+export function recoveryFailureRate(deployment: string): cloudwatch.MathExpression {
+  const metric = (metricName: string) =>
+    new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: SERVICE_NAME, [DEPLOYMENT_DIMENSION]: deployment },
+      statistic: 'Sum',
+      period: ALARM_PERIOD,
+    });
+  return new cloudwatch.MathExpression({
+    expression:
+      `IF(FILL(recovered, 0) + FILL(failed, 0) >= ${MIN_RECOVERY_ATTEMPTS}, ` +
+      '100 * FILL(failed, 0) / (FILL(recovered, 0) + FILL(failed, 0)), 0)',
+    usingMetrics: { recovered: metric(APP_METRICS.recovered), failed: metric(APP_METRICS.recoveryFailed) },
+    label: 'recovery failure rate (%)',
+    period: ALARM_PERIOD,
+  });
 }
 
 /**

@@ -80,8 +80,8 @@ const FUNCTION_TIMEOUT_MS: Record<string, number> = {
 };
 const TABLES = Object.keys(TABLE_DEFINITIONS) as TableName[];
 const FUNCTIONS = Object.keys(FUNCTION_TIMEOUT_MS);
-/** 3 per function, 2 for the stage, internal_error, 2 per table. */
-const EXPECTED_ALARMS = FUNCTIONS.length * 3 + 2 + 1 + TABLES.length * 2;
+/** 3 per function, 2 for the stage, internal_error, the recovery failure rate, 2 per table. */
+const EXPECTED_ALARMS = FUNCTIONS.length * 3 + 2 + 1 + 1 + TABLES.length * 2;
 
 describe('default alarms (no topic)', () => {
   const { stack, template } = synthesize();
