@@ -10,6 +10,10 @@ export function setCurrentRequest(requestId: string | undefined): void {
   currentRequestId = requestId;
 }
 
+export function currentRequest(): string | undefined {
+  return currentRequestId;
+}
+
 /**
  * Everything written to stdout in one turn of the event loop leaves in one write: a pipe write
  * wakes the parent, and an invocation's START, log lines, END and REPORT would otherwise cost a

@@ -17,6 +17,7 @@ import type {
 } from '../protocol';
 import {
   batchStdout,
+  currentRequest,
   errorFields,
   flushOutput,
   patchConsole,
@@ -39,7 +40,7 @@ function send(message: InstanceMessage, then?: () => void): void {
 
 function crash(errorType: string, errorMessage: string): void {
   writeLine(
-    `${new Date().toISOString()}\tundefined\tERROR\tUncaught Exception \t${JSON.stringify({ errorType, errorMessage })}`,
+    `${new Date().toISOString()}\t${currentRequest()}\tERROR\tUncaught Exception \t${JSON.stringify({ errorType, errorMessage })}`,
   );
   flushOutput();
   send({ t: 'crash', errorType, errorMessage }, () => process.exit(129));
