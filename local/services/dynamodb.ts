@@ -19,7 +19,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { Readable } from 'node:stream';
-import { type AccountScope, dynamodbIndexArn, dynamodbTableArn } from '../iam/arns';
+import { type AccountScope, dynamodbTableArn } from '../iam/arns';
 import { replyError } from './replies';
 
 const PROTOCOL = 'application/x-amz-json-1.0';
@@ -43,6 +43,46 @@ const TRANSACT_WRITE_ACTIONS: Record<string, string> = {
   ConditionCheck: 'dynamodb:ConditionCheckItem',
 };
 
+/** DynamoDB accepts a table's ARN wherever it takes a table name. */
+const tableArnOf = (scope: AccountScope, name: unknown): string => {
+  const text = String(name);
+  return text.startsWith('arn:') ? text : dynamodbTableArn(scope, text);
+};
+
+/** `arn:aws:dynamodb:r:a:table/T` -> `T`; a plain name stays as it is. */
+const tableNameOf = (name: string): string => {
+  if (!name.startsWith('arn:')) return name;
+  const at = name.indexOf(':table/');
+  return at < 0 ? name : name.slice(at + ':table/'.length);
+};
+
+/**
+ * Replaces table ARNs in the request with the names dynalite knows (in place); true when it did.
+ * The IAM checks have already seen the ARNs.
+ */
+export function tableArnsToNames(body: Record<string, unknown>): boolean {
+  let changed = false;
+  const rename = (holder: Record<string, unknown>) => {
+    if (typeof holder.TableName === 'string' && holder.TableName.startsWith('arn:')) {
+      holder.TableName = tableNameOf(holder.TableName);
+      changed = true;
+    }
+  };
+  rename(body);
+  const requestItems = asRecord(body.RequestItems);
+  for (const key of Object.keys(requestItems)) {
+    if (!key.startsWith('arn:')) continue;
+    requestItems[tableNameOf(key)] = requestItems[key];
+    delete requestItems[key];
+    changed = true;
+  }
+  if (Array.isArray(body.TransactItems)) {
+    for (const item of body.TransactItems)
+      for (const value of Object.values(asRecord(item))) rename(asRecord(value));
+  }
+  return changed;
+}
+
 /** The checks for one request, in the order AWS would report the first refusal. */
 export function dynamodbChecks(
   scope: AccountScope,
@@ -50,7 +90,7 @@ export function dynamodbChecks(
   body: Record<string, unknown>,
 ): IamCheck[] {
   const action = `dynamodb:${operation}`;
-  const table = (name: unknown) => dynamodbTableArn(scope, String(name));
+  const table = (name: unknown) => tableArnOf(scope, name);
   switch (operation) {
     case 'BatchGetItem':
     case 'BatchWriteItem':
@@ -69,7 +109,7 @@ export function dynamodbChecks(
     case 'Query':
     case 'Scan':
       if (typeof body.IndexName === 'string' && typeof body.TableName === 'string') {
-        return [{ action, resource: dynamodbIndexArn(scope, body.TableName, body.IndexName) }];
+        return [{ action, resource: `${table(body.TableName)}/index/${body.IndexName}` }];
       }
       break;
   }

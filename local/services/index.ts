@@ -57,6 +57,7 @@ import {
   InProcessDynalite,
   injectFault,
   refuseTransaction,
+  tableArnsToNames,
   validateFaults,
 } from './dynamodb';
 import { type JsonProtocol, parseObject, readBody, replyError, replyJson } from './replies';
@@ -302,7 +303,9 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       if (fault === 'throttled') counters.throttled++;
       if (fault === 'server-error') counters.serverErrors++;
       if (fault) return;
-      forwarder.forward(req, body, res);
+      // Rare (a table ARN as TableName), so only then is the body written again.
+      const forwarded = tableArnsToNames(request) ? Buffer.from(JSON.stringify(request)) : body;
+      forwarder.forward(req, forwarded, res);
       return;
     }
     if (target.startsWith(SECRETS_MANAGER_TARGET_PREFIX)) {

@@ -234,6 +234,18 @@ describe('DynamoDB', () => {
     expect(scan.message).toContain('dynamodb:Scan on resource');
   });
 
+  test('a table ARN works as TableName, checked on that ARN', async () => {
+    const client = ddb('App/Writer');
+    const got = await client.send(
+      new GetItemCommand({ TableName: table(connections), Key: { pk: { S: 'c1' } } }),
+    );
+    expect(got.Item?.pk).toEqual({ S: 'c1' });
+    const refused = await refusal(
+      client.send(new GetItemCommand({ TableName: table(assessments), Key: { pk: { S: 'c1' } } })),
+    );
+    expect(refused.message).toContain(`dynamodb:GetItem on resource: ${table(assessments)} because`);
+  });
+
   test('BatchWriteItem is checked on every table it touches', async () => {
     const client = ddb('App/Writer');
     await client.send(
