@@ -4,7 +4,7 @@
  * hosts (execute-api, the gateway's domainName) reaches a local plain-HTTP server with the
  * request intact, even when the handler sets the endpoint in code.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,8 @@ describe('local Lambda runtime: outbound calls', () => {
   const outsideAnyProject = mkdtempSync(path.join(tmpdir(), 'runtime-outside-'));
   cpSync(path.join(FIXTURES, 'esm-sdk'), path.join(outsideAnyProject, 'esm-sdk'), { recursive: true });
   cpSync(path.join(FIXTURES, 'cjs'), path.join(outsideAnyProject, 'cjs'), { recursive: true });
+  // A code folder reached through a symbolic link (module URLs carry the real path).
+  symlinkSync(path.join(outsideAnyProject, 'esm-sdk'), path.join(outsideAnyProject, 'linked'), 'dir');
 
   beforeAll(async () => {
     server = http.createServer((request, response) => {
@@ -67,6 +69,7 @@ describe('local Lambda runtime: outbound calls', () => {
         fixtureFunction('https', 'cjs', 'index.handler'),
         fixtureFunction('sdk-outside', path.join(outsideAnyProject, 'esm-sdk'), 'index.handler'),
         fixtureFunction('cjs-outside', path.join(outsideAnyProject, 'cjs'), 'index.handler'),
+        fixtureFunction('sdk-linked', path.join(outsideAnyProject, 'linked'), 'index.handler'),
       ],
       region: REGION,
       servicesEndpoint: `http://127.0.0.1:${port}`,
@@ -102,8 +105,11 @@ describe('local Lambda runtime: outbound calls', () => {
     );
   });
 
-  it('provides the SDK to ESM and CommonJS code in a folder with no node_modules anywhere above it', async () => {
+  it('provides the SDK to ESM and CommonJS code in a folder with no node_modules anywhere above it, also through a symlink', async () => {
     expect(okValue(await runtime.invoke('RuntimeTest/sdk-outside', {}))).toEqual({
+      tables: ['answers', 'connections'],
+    });
+    expect(okValue(await runtime.invoke('RuntimeTest/sdk-linked', {}))).toEqual({
       tables: ['answers', 'connections'],
     });
     expect(

@@ -5,6 +5,7 @@
  * reported and ends the process, as the Lambda runtime does; the parent then replaces it.
  */
 
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type {
@@ -62,17 +63,27 @@ process.on('message', (message: ParentMessage) => {
   else void invoke(message);
 });
 
+function realpathOrSelf(folder: string): string {
+  try {
+    return realpathSync(folder);
+  } catch {
+    return folder;
+  }
+}
+
 async function initialize(message: InitMessage): Promise<void> {
   init = message;
   batchStdout();
   patchConsole();
-  isolateRequire(message.taskRoot);
+  // Module URLs and filenames are real paths; compare against the task root's real path.
+  const taskRoot = realpathOrSelf(message.taskRoot);
+  isolateRequire(taskRoot);
   let hooksRegistered = false;
   const beforeImport = () => {
     if (hooksRegistered) return;
     hooksRegistered = true;
     registerImportHooks({
-      taskRoot: message.taskRoot,
+      taskRoot,
       sdkRoot: message.sdkRoot,
       hooksPath: path.join(__dirname, 'sdk-resolve-hooks.mjs'),
     });
