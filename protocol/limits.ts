@@ -16,14 +16,28 @@ export function isValidTestId(testId: string): boolean {
 /** The largest user id (the token's user claim), in UTF-8 bytes. */
 export const MAX_USER_ID_BYTES = 256;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** A user id must be non-empty, well-formed Unicode (no lone surrogates) and at most 256 UTF-8 bytes. */
+/**
+ * A user id must be non-empty, well-formed Unicode (no lone surrogates) and at most 256 UTF-8 bytes.
+ * Counted by hand (no lookbehind regex, no TextEncoder) so it runs in every browser the SDK supports
+ * and stops at the first byte over the limit.
+ */
 export function isValidUserId(userId: string): boolean {
-  if (userId.length === 0 || LONE_SURROGATE.test(userId)) return false;
-  // Each UTF-16 unit encodes to at most 3 UTF-8 bytes, so short ids skip the encoding.
-  if (userId.length * 3 <= MAX_USER_ID_BYTES) return true;
-  return new TextEncoder().encode(userId).length <= MAX_USER_ID_BYTES;
+  if (userId.length === 0) return false;
+  let bytes = 0;
+  for (let i = 0; i < userId.length; i++) {
+    const unit = userId.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = userId.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
+      bytes += 4;
+      i++;
+    } else if (unit >= 0xdc00 && unit <= 0xdfff) return false;
+    else bytes += 3;
+    if (bytes > MAX_USER_ID_BYTES) return false;
+  }
+  return true;
 }
 
 /** `request_id`: a string of 1-64 characters. */

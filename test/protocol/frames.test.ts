@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   AUTH_ERROR_CODES,
   dataFrame,
@@ -95,5 +96,22 @@ describe('limits', () => {
     expect(isValidUserId('a\uD800')).toBe(false);
     expect(isValidUserId('\uDC00a')).toBe(false);
     expect(isValidUserId('\uDE00\uD83D')).toBe(false);
+  });
+
+  it('user ids: agrees with an oracle built on Buffer and a surrogate regex', () => {
+    const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    const oracle = (id: string) =>
+      id.length > 0 && !loneSurrogate.test(id) && Buffer.byteLength(id, 'utf8') <= MAX_USER_ID_BYTES;
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (id) => isValidUserId(id) === oracle(id)),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 200 }), (units) => {
+        const id = String.fromCharCode(...units);
+        return isValidUserId(id) === oracle(id);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
