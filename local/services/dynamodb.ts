@@ -9,7 +9,8 @@
  * - TransactGetItems: `dynamodb:GetItem` per item; TransactWriteItems: `dynamodb:PutItem`,
  *   `UpdateItem`, `DeleteItem` or `ConditionCheckItem` per item, each on its table;
  * - ListTables and other account-level operations: on `*`.
- * dynalite has no transactions: an authorized Transact* call is refused with a message that says so.
+ * dynalite has no transactions and no PartiQL: an authorized Transact* call, and any PartiQL call
+ * (whose IAM actions depend on its statement), is refused with a message that says so.
  */
 import {
   Agent,
@@ -174,14 +175,27 @@ export function injectFault(
   return false;
 }
 
-export function refuseTransaction(res: ServerResponse, operation: string): void {
+/** Operations dynalite cannot run, with what to do instead. */
+const UNAVAILABLE: Record<string, string> = {
+  TransactWriteItems:
+    'dynalite, the local DynamoDB, has no transactions. Design on single-item conditional writes.',
+  TransactGetItems:
+    'dynalite, the local DynamoDB, has no transactions. Read the items with GetItem or BatchGetItem.',
+  ExecuteStatement: 'dynalite, the local DynamoDB, has no PartiQL. Use the item and query operations.',
+  BatchExecuteStatement: 'dynalite, the local DynamoDB, has no PartiQL. Use the item and query operations.',
+  ExecuteTransaction: 'dynalite, the local DynamoDB, has no PartiQL or transactions.',
+};
+
+/** True when dynalite cannot run the operation (transactions, PartiQL). */
+export const isUnavailable = (operation: string): boolean => Object.hasOwn(UNAVAILABLE, operation);
+
+export function refuseUnavailable(res: ServerResponse, operation: string): void {
   replyError(
     res,
     PROTOCOL,
     400,
     'com.amazon.coral.service#UnknownOperationException',
-    `${operation} is not available locally: dynalite, the local DynamoDB, has no transactions. ` +
-      'Design on single-item conditional writes (see the local stack docs).',
+    `${operation} is not available locally: ${UNAVAILABLE[operation] ?? 'dynalite does not implement it.'}`,
   );
 }
 

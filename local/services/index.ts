@@ -56,7 +56,8 @@ import {
   type IamCheck,
   InProcessDynalite,
   injectFault,
-  refuseTransaction,
+  isUnavailable,
+  refuseUnavailable,
   tableArnsToNames,
   validateFaults,
 } from './dynamodb';
@@ -293,10 +294,16 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     const operation = target.slice(dot + 1);
 
     if (isDynamo) {
+      const unavailable = isUnavailable(operation);
+      // PartiQL's IAM actions depend on its statement, which dynalite could not run anyway.
+      if (unavailable && !operation.startsWith('Transact')) {
+        refuseUnavailable(res, operation);
+        return;
+      }
       const checks = dynamodbChecks(scope, operation, request);
       if (!authorize(res, protocol, caller, checks, `${CORAL}AccessDeniedException`, 'Message')) return;
-      if (operation === 'TransactWriteItems' || operation === 'TransactGetItems') {
-        refuseTransaction(res, operation);
+      if (unavailable) {
+        refuseUnavailable(res, operation);
         return;
       }
       const fault = injectFault(res, faults.dynamodb ?? {}, random);

@@ -14,6 +14,7 @@ import {
   BatchWriteItemCommand,
   DeleteItemCommand,
   DynamoDBClient,
+  ExecuteStatementCommand,
   GetItemCommand,
   ListTablesCommand,
   ProvisionedThroughputExceededException,
@@ -281,6 +282,11 @@ describe('DynamoDB', () => {
     );
     expect(unsupported.name).toBe('UnknownOperationException');
     expect(unsupported.message).toContain('dynalite');
+    const partiql = await refusal(
+      ddb('App/Writer').send(new ExecuteStatementCommand({ Statement: `SELECT * FROM "${connections}"` })),
+    );
+    expect(partiql.name).toBe('UnknownOperationException');
+    expect(partiql.message).toContain('no PartiQL');
   });
 
   test('account-level operations are checked on *', async () => {
