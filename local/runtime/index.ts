@@ -54,6 +54,22 @@
  * template's timeout kills the instance (kind 'timeout', errorType 'Sandbox.Timedout'); an uncaught
  * exception, unhandled rejection or process.exit fails the running event with kind 'crash' and the
  * instance is replaced; a handler that throws fails with kind 'error' and the instance stays warm.
+ * Init failures (a throw, an exit, initTimeoutMs) fail the event that started the instance.
+ *
+ * Where it differs from Lambda (on purpose or by necessity):
+ * - Node is the local one (20+), whatever `nodejsNN.x` the template names; the SDK's "old Node"
+ *   warning is silenced when the local Node is older than the runtime named.
+ * - The runtime's packages are the @aws-sdk, @smithy, @aws-crypto and @aws scopes of this project's
+ *   node_modules (add a client with npm install); Lambda also has the SDK's other dependencies
+ *   (tslib, fast-xml-parser, ...) on its path, here only the scopes resolve. No aws-sdk v2.
+ * - Import hooks are registered only for ES module handlers: a CommonJS handler's own dynamic
+ *   import() of the SDK follows plain Node resolution.
+ * - Memory is approximated by V8's heap limit (90% of MemorySize, as Lambda's bootstrap sets it);
+ *   the 6 MB payload limits, reserved concurrency and throttling are not enforced.
+ * - callbackWaitsForEmptyEventLoop is ignored (the event ends when the callback is called or the
+ *   promise settles); a synchronous two-argument handler's return value is its result.
+ * - No AWS_SESSION_TOKEN, X-Ray (_X_AMZN_TRACE_ID) or AWS_LAMBDA_RUNTIME_API; logs are text only
+ *   (AWS_LAMBDA_LOG_FORMAT=JSON is not applied).
  */
 import type { FunctionDefinition, FunctionIdentity, FunctionRuntime, InvokeResult } from './contract';
 import { instanceEnvironment, newLogStreamName, runtimeNodeMajor } from './environment';
@@ -94,7 +110,7 @@ export interface FunctionRuntimeOptions {
 }
 
 export interface LocalFunctionRuntime extends FunctionRuntime {
-  /** Kills the instances of a function that are running an event ('busy', default) or all of them. */
+  /** Kills the instances of a function that hold an event, running or starting ('busy', default), or all of them. Returns how many. */
   kill(functionId: string, which?: 'busy' | 'all'): number;
   stats(functionId: string): FunctionStats;
 }

@@ -69,6 +69,7 @@ export class FunctionPool {
     const acquired = await this.acquire();
     if ('failure' in acquired) return acquired.failure;
     const { instance, coldStart, initDurationMs } = acquired;
+    instance.state = 'busy';
     // No await at all without a hook: every invocation pays for one.
     const fault = this.options.onInvoke
       ? await this.options.onInvoke({ functionId: this.options.functionId, requestId, coldStart, event })
@@ -88,11 +89,11 @@ export class FunctionPool {
     for (const instance of this.idle.splice(0)) this.retire(instance);
   }
 
-  /** Kills the instances running an event (or all of them): their invocations fail with kind 'crash'. */
+  /** Kills the instances holding an event, running or still starting (or all of them): those events fail with kind 'crash'. */
   kill(which: 'busy' | 'all'): number {
     let killed = 0;
     for (const instance of this.instances) {
-      if (which === 'all' || instance.state === 'busy') {
+      if (which === 'all' || instance.state === 'busy' || instance.state === 'starting') {
         instance.kill();
         killed += 1;
       }

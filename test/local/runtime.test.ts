@@ -264,6 +264,12 @@ describe('local Lambda runtime', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     expect(runtime.kill('RuntimeTest/faults')).toBe(1);
     expect(failure(await running).kind).toBe('crash');
+
+    // An event whose instance is still starting is held by it too.
+    const starting = runtime.invoke('RuntimeTest/faults', { action: 'identity' });
+    expect(runtime.stats('RuntimeTest/faults').busy).toBe(0);
+    expect(runtime.kill('RuntimeTest/faults')).toBe(1);
+    expect(failure(await starting)).toMatchObject({ kind: 'crash', coldStart: true });
   });
 
   it('refuses runtimes it cannot run, unknown functions and a missing code folder', async () => {
