@@ -18,14 +18,14 @@ export interface OutboxEntry {
 
 export type AddResult = 'added' | 'duplicate' | 'full';
 
-/** Error codes after which resending an answer cannot succeed: the entry is dropped. */
+/** Error codes after which resending the same answer can still succeed: the entry stays queued. */
 const RETRYABLE_ANSWER_ERRORS: ReadonlySet<string> = new Set([
   'internal_error',
   'rate_limited',
   'not_authenticated',
 ]);
 
-/** True when an `error` for an outbox entry ends its life (e.g. `already_answered`, `time_up`). */
+/** True when an `error` for an outbox entry ends its life (any code not retryable, e.g. `already_answered`, `time_up`). */
 export function isFinalAnswerError(code: string): boolean {
   return !RETRYABLE_ANSWER_ERRORS.has(code);
 }

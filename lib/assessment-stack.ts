@@ -66,7 +66,8 @@ export class AssessmentStack extends Stack {
     new CfnOutput(this, 'ConnectionsTableName', { value: backend.tables.connections.tableName });
     new CfnOutput(this, 'AssessmentsTableName', { value: backend.tables.assessments.tableName });
     new CfnOutput(this, 'TestsTableName', {
-      description: 'Load test definitions with: npm run load-tests -- --table <this> test-definitions/*.json',
+      description:
+        'Load test definitions with: npm run load-test-definitions -- --table <this> test-definitions/*.json',
       value: backend.tables.tests.tableName,
     });
     // Only for a secret this stack created: an imported one is already known to its owner.

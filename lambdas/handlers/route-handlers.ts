@@ -11,13 +11,13 @@ import type { SweepReport } from '../core/sweep';
  * The fields of API Gateway's WebSocket events that the routes read. (The `aws-lambda` typings
  * claim every event has `messageId`; only MESSAGE events do, so the routes declare their own.)
  */
-export interface WebSocketEvent {
+export interface RouteEvent {
   requestContext: { connectionId: string; connectedAt: number; routeKey: string };
   body?: string | null;
 }
 
 /** CONNECT events also carry the upgrade request's headers and query string. */
-export interface ConnectEvent extends WebSocketEvent {
+export interface ConnectEvent extends RouteEvent {
   headers?: Record<string, string | undefined>;
   queryStringParameters?: Record<string, string | undefined> | null;
 }
@@ -55,22 +55,22 @@ export function routeHandlers(getRuntime: () => Runtime) {
         });
         return result.status === 200 ? OK : { statusCode: result.status, body: result.reason };
       }),
-    auth: (event: WebSocketEvent): Promise<Result> =>
+    auth: (event: RouteEvent): Promise<Result> =>
       run(async ({ core }) => {
         await core.auth(event.requestContext.connectionId, event.body ?? undefined);
         return OK;
       }),
-    message: (event: WebSocketEvent): Promise<Result> =>
+    message: (event: RouteEvent): Promise<Result> =>
       run(async ({ core }) => {
         await core.message(event.requestContext.connectionId, event.body ?? undefined);
         return OK;
       }),
-    unrouted: (event: WebSocketEvent): Promise<Result> =>
+    unrouted: (event: RouteEvent): Promise<Result> =>
       run(async ({ core }) => {
         await core.unrouted(event.requestContext.connectionId, event.body ?? undefined);
         return OK;
       }),
-    disconnect: (event: WebSocketEvent): Promise<Result> =>
+    disconnect: (event: RouteEvent): Promise<Result> =>
       run(async ({ core }) => {
         await core.disconnect(event.requestContext.connectionId);
         return OK;

@@ -1,12 +1,7 @@
 /**
- * Loads test definitions into the test definitions table of any DynamoDB endpoint.
- *
- *   npm run load-tests -- --table <TestsTableName> test-definitions/*.json
- *   npm run load-tests -- --endpoint http://127.0.0.1:8000 --table local-tests test-definitions
- *
- * On AWS, take the table name from the stack output `TestsTableName`; credentials and region
- * come from the usual AWS SDK chain (AWS_PROFILE, AWS_REGION, ...). Every file is validated
- * before anything is written; one bad file means nothing is loaded.
+ * Loads quiz definitions (the JSON files in test-definitions/) into the test definitions table of
+ * any DynamoDB endpoint. Every file is validated before anything is written, so one bad file means
+ * nothing is loaded. Credentials and region come from the usual AWS SDK chain.
  */
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/client';
@@ -24,7 +19,7 @@ async function main(): Promise<number> {
   });
   if (values.help || positionals.length === 0 || !values.table) {
     console.error(
-      'usage: npm run load-tests -- --table <TestsTableName> [--endpoint <url>] <file.json|folder>...',
+      'usage: npm run load-test-definitions -- --table <TestsTableName output> [--endpoint <url>] <file.json|folder>...',
     );
     return values.help ? 0 : 2;
   }

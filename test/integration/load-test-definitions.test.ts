@@ -17,7 +17,15 @@ afterAll(() => dynamo.stop());
 const loader = (...args: string[]) =>
   run(
     'npx',
-    ['tsx', 'scripts/load-tests.ts', '--endpoint', dynamo.endpoint, '--table', dynamo.tables.tests, ...args],
+    [
+      'tsx',
+      'scripts/load-test-definitions.ts',
+      '--endpoint',
+      dynamo.endpoint,
+      '--table',
+      dynamo.tables.tests,
+      ...args,
+    ],
     {
       env: process.env,
     },
