@@ -226,8 +226,19 @@ const token = (userId: string) => {
     .sign(new TextEncoder().encode(SECRET));
 };
 const sent = new Map<string, number>();
+/** Only the test that removes a grant expects refusals. */
+let refusalsExpected = false;
 /** The frames posted to a connection since the last call. */
 function frames(connectionId: string): { type: string; error?: { code: string } }[] {
+  // A refusal explains a missing frame better than the frame does.
+  const refused = decisions.filter((d) => d.decision !== 'allow');
+  if (!refusalsExpected && refused.length > 0) {
+    throw new Error(
+      `refused by IAM; add the action to the function's tables in lambdas/routes.ts:\n${refused
+        .map((d) => `  ${d.functionId}: ${d.action} on ${d.resource}`)
+        .join('\n')}`,
+    );
+  }
   const all = pool.framesFor(connectionId) as { type: string; error?: { code: string } }[];
   const fresh = all.slice(sent.get(connectionId) ?? 0);
   sent.set(connectionId, all.length);
@@ -336,6 +347,7 @@ test('without the PutItem grant on the assessments table, starting an attempt is
   );
   expect(JSON.stringify(reduced)).not.toEqual(JSON.stringify(full));
   services.setPolicy('message', reduced);
+  refusalsExpected = true;
   try {
     const connection = await connect();
     await auth(connection, 'student-2');
@@ -352,6 +364,8 @@ test('without the PutItem grant on the assessments table, starting an attempt is
     );
   } finally {
     services.setPolicy('message', full);
+    refusalsExpected = false;
+    decisions.length = 0;
   }
 });
 
