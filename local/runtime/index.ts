@@ -64,7 +64,8 @@
  *   (tslib, fast-xml-parser, ...) on its path, here only the scopes resolve. No aws-sdk v2.
  * - Import hooks are registered only for ES module handlers: a CommonJS handler's own dynamic
  *   import() of the SDK follows plain Node resolution.
- * - Memory is approximated by V8's heap limit (90% of MemorySize, as Lambda's bootstrap sets it);
+ * - Memory is approximated by V8's heap limits (old space 90% of MemorySize, semi space 5%, as
+ *   Lambda's bootstrap sets them, with --expose-gc); the process as a whole is not capped;
  *   the 6 MB payload limits, reserved concurrency and throttling are not enforced.
  * - callbackWaitsForEmptyEventLoop is ignored (the event ends when the callback is called or the
  *   promise settles); a synchronous two-argument handler's return value is its result.

@@ -30,6 +30,17 @@ type InitOutcome =
   | { ok: true; initMs: number }
   | { ok: false; kind: InitFailureKind; errorType: string; errorMessage: string; initMs: number };
 
+/** The flags Lambda's Node.js bootstrap starts node with: heap sized from the function's memory. */
+function lambdaNodeFlags(memoryMb: number): string[] {
+  const newSpaceMb = Math.floor(memoryMb / 10);
+  return [
+    '--expose-gc',
+    '--max-http-header-size=81920',
+    `--max-semi-space-size=${Math.max(1, Math.floor(newSpaceMb / 2))}`,
+    `--max-old-space-size=${memoryMb - newSpaceMb}`,
+  ];
+}
+
 function exitDescription(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `signal: ${signal === 'SIGKILL' ? 'killed' : signal}`;
   return `exit status ${code}`;
@@ -64,14 +75,16 @@ export class FunctionInstance {
     this.log = options.log;
     this.lifecycleLogs = options.lifecycleLogs;
     const spawnedAt = Date.now();
-    // Lambda's bootstrap sizes the V8 heap from the function's memory; do the same.
-    const heapMb = Math.max(32, Math.floor(options.definition.memoryMb * 0.9));
-    this.child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, options.mainPath], {
-      cwd: options.definition.codeDir,
-      env: options.environment,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
+    this.child = spawn(
+      process.execPath,
+      [...lambdaNodeFlags(options.definition.memoryMb), options.mainPath],
+      {
+        cwd: options.definition.codeDir,
+        env: options.environment,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        serialization: 'json',
+      },
+    );
     this.forwardLines(this.child.stdout);
     this.forwardLines(this.child.stderr);
     this.closed = new Promise((resolve) => this.child.once('close', () => resolve()));

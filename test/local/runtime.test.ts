@@ -42,6 +42,7 @@ describe('local Lambda runtime', () => {
     fixtureFunction('concurrency', 'cjs', 'index.handler'),
     fixtureFunction('timeout', 'cjs', 'index.handler', { timeoutSeconds: 1 }),
     fixtureFunction('crash', 'cjs', 'index.handler'),
+    fixtureFunction('small', 'cjs', 'index.handler', { memoryMb: 64 }),
     fixtureFunction('errors', 'cjs', 'index.handler'),
     fixtureFunction('faults', 'cjs', 'index.handler'),
     fixtureFunction('python', 'cjs', 'index.handler', { runtime: 'python3.12' }),
@@ -234,6 +235,12 @@ describe('local Lambda runtime', () => {
       coldStart: true,
     });
     expect((await runtime.invoke('RuntimeTest/crash', { action: 'identity' })).coldStart).toBe(true);
+  });
+
+  it("sizes the heap from the function's memory: a handler that outgrows it crashes its instance", async () => {
+    const hog = failure(await runtime.invoke('RuntimeTest/small', { action: 'hog' }));
+    expect(hog).toMatchObject({ kind: 'crash', errorType: 'Runtime.ExitError' });
+    expect((await runtime.invoke('RuntimeTest/small', { action: 'identity' })).coldStart).toBe(true);
   });
 
   it('keeps the instance warm when the handler throws', async () => {
