@@ -59,7 +59,7 @@ export function createCore(deps: CoreDeps): Core {
       handleMessage(deps, outbound, lifecycle, connectionId, body),
     ),
     disconnect: (connectionId) => disconnect(outbound, connectionId),
-    unrouted: guarded('$default', (connectionId, body) => unrouted(outbound, connectionId, body)),
+    unrouted: guarded('$default', (connectionId, body) => unrouted(deps, outbound, connectionId, body)),
     sweep: (budgetMs) => sweep(deps, outbound, lifecycle, budgetMs),
   };
 }

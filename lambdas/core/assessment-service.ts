@@ -19,7 +19,20 @@ const MAX_ATTEMPTS = 5;
 export interface Caller {
   userId: string;
   test: TestDefinition;
+  /** The epoch of the caller's connection: its writes hold only while no later connection does. */
+  epoch: number;
   requestId?: string;
+}
+
+/**
+ * The caller's connection was replaced by a later one for the same key: it may no longer change
+ * the assessment. The message route answers `not_authenticated`.
+ */
+export class ReplacedConnectionError extends Error {
+  override name = 'ReplacedConnectionError';
+  constructor() {
+    super('a later connection holds this assessment');
+  }
 }
 
 export class AssessmentService {
@@ -34,7 +47,7 @@ export class AssessmentService {
 
   async start(caller: Caller): Promise<ServerFrame[]> {
     const now = this.deps.clock.now();
-    const { created, record } = await this.deps.assessments.create({
+    const result = await this.deps.assessments.create({
       userId: caller.userId,
       testId: caller.test.test_id,
       assessmentId: this.deps.ids.newId(),
@@ -43,7 +56,13 @@ export class AssessmentService {
       startedAtMs: now,
       deadlineMs: now + caller.test.duration_seconds * 1000,
       total: caller.test.questions.length,
+      holderEpoch: caller.epoch,
     });
+    if ('fenced' in result) throw new ReplacedConnectionError();
+    const { created, record } = result;
+    if (!created && (record.holderEpoch ?? Number.NEGATIVE_INFINITY) > caller.epoch) {
+      throw new ReplacedConnectionError();
+    }
     if (created) this.deps.telemetry.count('assessment_started');
     const current = await this.settleDeadline(record, caller.test);
     if (current.status === 'completed') {
@@ -117,6 +136,7 @@ export class AssessmentService {
         questionIndex,
         requestId,
         nowMs,
+        epoch: caller.epoch,
       });
       if (stored) {
         this.deps.telemetry.count('answer_stored');
@@ -129,6 +149,8 @@ export class AssessmentService {
       // The conditional write refused: read the attempt to tell the client exactly why.
       const record = await this.deps.assessments.get(caller.userId, test.test_id);
       if (!record) return this.noAssessment(requestId);
+      if ((record.holderEpoch ?? Number.NEGATIVE_INFINITY) > caller.epoch)
+        throw new ReplacedConnectionError();
       const earlier = ownValue(record.requestIds, requestId);
       if (earlier) {
         if (earlier.questionId === questionId && earlier.option === selectedOption) {
@@ -187,7 +209,9 @@ export class AssessmentService {
     const record = await this.deps.assessments.get(caller.userId, caller.test.test_id);
     if (!record) return this.noAssessment(caller.requestId);
     const deadlinePassed = record.deadlineMs <= this.deps.clock.now();
-    const finished = await this.finish(record, caller.test, deadlinePassed ? 'time_up' : 'submitted');
+    const finished = deadlinePassed
+      ? await this.finish(record, caller.test, 'time_up')
+      : await this.finish(record, caller.test, 'submitted', caller.epoch);
     return [this.outbound.frame('assessment_completed', summaryOf(finished), caller.requestId)];
   }
 
@@ -208,10 +232,15 @@ export class AssessmentService {
     /** Null when the test was deleted: the attempt still finishes (score 0), so it leaves the sweep's index. */
     test: TestDefinition | null,
     reason: 'submitted' | 'time_up',
+    /** The submitting connection's epoch; the server's own finishing (deadline) has none. */
+    epoch?: number,
   ): Promise<AssessmentRecord> {
     let record: AssessmentRecord | null = initial;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && record; attempt++) {
       if (record.status === 'completed') return record;
+      if (epoch !== undefined && (record.holderEpoch ?? Number.NEGATIVE_INFINITY) > epoch) {
+        throw new ReplacedConnectionError();
+      }
       const done = await this.deps.assessments.complete({
         userId: record.userId,
         testId: record.testId,
@@ -220,6 +249,7 @@ export class AssessmentService {
         score: test ? scoreOf(record, test) : 0,
         // A timed-out attempt ended at its deadline, whenever the server noticed.
         completedAtMs: reason === 'time_up' ? record.deadlineMs : this.deps.clock.now(),
+        ...(epoch === undefined ? {} : { epoch }),
       });
       if (done) {
         this.deps.telemetry.count(reason === 'time_up' ? 'assessment_timed_out' : 'assessment_submitted');

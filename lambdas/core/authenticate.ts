@@ -1,7 +1,10 @@
 /**
- * The `auth` route: verify the token, claim the connection key, replace an older connection
- * that held it, and restore the user's assessment. Two DynamoDB round trips on the happy path:
- * the connection read, then the key claim, the connection write and the recovery read together.
+ * The `auth` route: verify the token, bind the socket to its user, claim the connection key,
+ * fence and replace an older connection that held it, and restore the user's assessment.
+ * Every check that can fail runs before the first write, and each write is one conditional
+ * item write. DynamoDB round trips on the happy path: the connection read (with the rate-limit
+ * count), the identity binding (skipped on a token refresh), the key claim, then the connection
+ * update and the attempt's holder binding together (which returns the attempt for recovery).
  */
 
 import { type AuthSuccessData, isValidTestId, type ServerFrame } from '../../protocol';
@@ -33,16 +36,26 @@ export async function authenticate(
   }
   const requestedTestId = request.testId;
 
-  const [known, check] = await Promise.all([
+  const now = deps.clock.now();
+  const [known, withinBudget, check] = await Promise.all([
     deps.connections.get(connectionId),
+    deps.rateLimiter.tryConsume(connectionId, now),
     deps.tokens.verify(request.token),
   ]);
+  if (!withinBudget) {
+    deps.telemetry.count('rate_limited');
+    await outbound.send(
+      connectionId,
+      outbound.error('rate_limited', 'too many frames; slow down', requestId),
+    );
+    return;
+  }
   const connection: ConnectionRecord = known ?? {
     // The $connect record can be missing (expired, or swept in a race); the socket is live, so rebuild it.
     connectionId,
     testId: null,
-    connectedAtMs: deps.clock.now(),
-    authDeadlineMs: deps.clock.now(),
+    connectedAtMs: now,
+    authDeadlineMs: now,
   };
   if (!check.ok) return reject(check.code, check.reason);
   if (requestedTestId !== undefined && connection.testId !== null && requestedTestId !== connection.testId) {
@@ -63,28 +76,41 @@ export async function authenticate(
 
   const testId = connection.testId ?? requestedTestId ?? null;
   const key = connectionKey(check.userId, testId);
-  const authenticated = {
-    ...connection,
-    testId,
-    auth: { userId: check.userId, key, tokenExpiresAtMs: check.expiresAtMs },
-  };
 
-  const [claim, saved, recovery] = await Promise.allSettled([
+  // The first write: one socket, one user. A concurrent auth for another user on this socket
+  // passed the checks above too; exactly one of the two bindings holds.
+  if (connection.auth?.userId !== check.userId) {
+    const bound = await deps.connections.bindIdentity({
+      connectionId,
+      userId: check.userId,
+      key,
+      testId,
+      nowMs: now,
+    });
+    if (!bound.ok) {
+      return bound.reason === 'other_user'
+        ? reject('forbidden', 'this connection is authenticated as another user')
+        : reject('test_mismatch', "test_id does not match the connection's test");
+    }
+  }
+
+  const [claim, test] = await Promise.all([
     deps.connections.claimKey(key, connectionId),
-    deps.connections.saveAuthenticated(authenticated),
-    testId === null ? Promise.resolve(null) : loadRecovery(deps, check.userId, testId),
+    testId === null ? Promise.resolve(null) : loadTest(deps, testId),
+  ]);
+  const auth = { userId: check.userId, key, tokenExpiresAtMs: check.expiresAtMs, epoch: claim.epoch };
+  const [marked, holder] = await Promise.allSettled([
+    deps.connections.markAuthenticated(connectionId, auth),
+    testId === null ? Promise.resolve(null) : deps.assessments.bindHolder(check.userId, testId, claim.epoch),
   ]);
   // Once the key is ours, the older holder must be told and closed even if another write failed:
   // a retry would find the key already ours and never name the older connection again.
-  const previousHolder = claim.status === 'fulfilled' ? claim.value : null;
-  if (claim.status === 'rejected' || saved.status === 'rejected') {
-    if (previousHolder !== null) await replace(deps, outbound, previousHolder, key);
-    throw claim.status === 'rejected' ? claim.reason : (saved as PromiseRejectedResult).reason;
+  if (marked.status === 'rejected') {
+    if (claim.previous !== null) await replace(deps, outbound, claim.previous, key);
+    throw marked.reason;
   }
 
   deps.telemetry.count(connection.auth ? 'reauthenticated' : 'authenticated');
-  const found: Recovery | null = recovery.status === 'fulfilled' ? recovery.value : { failed: true };
-
   const base: AuthSuccessData = {
     user_id: check.userId,
     test_id: testId,
@@ -92,17 +118,19 @@ export async function authenticate(
     recovered: false,
   };
   const frames: ServerFrame[] = [];
-  if (found === null) {
-    frames.push(outbound.frame('auth_success', base, requestId));
-  } else if ('failed' in found) {
+  if (holder.status === 'rejected' || (testId !== null && test === 'failed')) {
+    if (holder.status === 'rejected')
+      deps.telemetry.error('recovery lookup failed', holder.reason, { testId });
     frames.push(outbound.frame('auth_success', { ...base, recovery_error: true }, requestId));
+  } else if (!holder.value?.record) {
+    frames.push(outbound.frame('auth_success', base, requestId));
   } else {
-    const settled = await settle(deps, lifecycle, found);
+    const settled = await settle(deps, lifecycle, holder.value.record, test === 'failed' ? null : test);
     if (settled === 'failed') {
       frames.push(outbound.frame('auth_success', { ...base, recovery_error: true }, requestId));
-    } else if (settled?.status === 'in_progress' && found.test) {
+    } else if (settled.status === 'in_progress' && test && test !== 'failed') {
       deps.telemetry.count('recovered');
-      const snapshot = snapshotOf(settled, found.test, deps.clock.now());
+      const snapshot = snapshotOf(settled, test, deps.clock.now());
       frames.push(
         outbound.frame(
           'auth_success',
@@ -110,7 +138,7 @@ export async function authenticate(
           requestId,
         ),
       );
-    } else if (settled?.status === 'completed') {
+    } else if (settled.status === 'completed') {
       // A client that reconnects always learns the outcome.
       frames.push(outbound.frame('auth_success', base, requestId));
       frames.push(outbound.frame('assessment_completed', summaryOf(settled), requestId));
@@ -120,30 +148,26 @@ export async function authenticate(
   }
   await Promise.all([
     outbound.send(connectionId, ...frames),
-    previousHolder === null ? undefined : replace(deps, outbound, previousHolder, key),
+    claim.previous === null ? undefined : replace(deps, outbound, claim.previous, key),
   ]);
 }
 
-type Recovery = { record: AssessmentRecord | null; test: TestDefinition | null } | { failed: true };
-
-/** Recovery failures must not fail the auth: the connection still works without them. */
-async function loadRecovery(deps: CoreDeps, userId: string, testId: string): Promise<Recovery> {
+/** A failed test lookup must not fail the auth: the connection still works without recovery. */
+async function loadTest(deps: CoreDeps, testId: string): Promise<TestDefinition | null | 'failed'> {
   try {
-    const [record, test] = await Promise.all([deps.assessments.get(userId, testId), deps.tests.get(testId)]);
-    return { record, test };
+    return await deps.tests.get(testId);
   } catch (error) {
-    deps.telemetry.error('recovery lookup failed', error, { userId, testId });
-    return { failed: true };
+    deps.telemetry.error('recovery lookup failed', error, { testId });
+    return 'failed';
   }
 }
 
 async function settle(
   deps: CoreDeps,
   lifecycle: AssessmentService,
-  recovery: { record: AssessmentRecord | null; test: TestDefinition | null },
-): Promise<AssessmentRecord | null | 'failed'> {
-  const { record, test } = recovery;
-  if (!record) return null;
+  record: AssessmentRecord,
+  test: TestDefinition | null,
+): Promise<AssessmentRecord | 'failed'> {
   if (!test) {
     deps.telemetry.warn('assessment refers to a test that no longer exists', { testId: record.testId });
     return 'failed';

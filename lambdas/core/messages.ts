@@ -4,8 +4,8 @@
  */
 
 import { type ServerFrame, TOKEN_CLOCK_LEEWAY_SECONDS } from '../../protocol';
-import type { AssessmentService, Caller } from './assessment-service';
-import { echoableRequestId, parseJsonObject, parseMessageFrame } from './client-frames';
+import { type AssessmentService, type Caller, ReplacedConnectionError } from './assessment-service';
+import { echoableRequestId, type MessageFrame, parseJsonObject, parseMessageFrame } from './client-frames';
 import type { CoreDeps } from './deps';
 import type { Outbound } from './outbound';
 
@@ -62,7 +62,31 @@ async function framesFor(
   const test = await deps.tests.get(connection.testId);
   if (!test) return [outbound.error('test_not_found', `test ${connection.testId} does not exist`, requestId)];
 
-  const caller: Caller = { userId: connection.auth.userId, test, ...(requestId ? { requestId } : {}) };
+  const caller: Caller = {
+    userId: connection.auth.userId,
+    test,
+    epoch: connection.auth.epoch,
+    ...(requestId ? { requestId } : {}),
+  };
+  try {
+    return await dispatch(lifecycle, caller, message);
+  } catch (error) {
+    if (!(error instanceof ReplacedConnectionError)) throw error;
+    return [
+      outbound.error(
+        'not_authenticated',
+        'this connection was replaced by a newer one for the same key',
+        requestId,
+      ),
+    ];
+  }
+}
+
+async function dispatch(
+  lifecycle: AssessmentService,
+  caller: Caller,
+  message: MessageFrame,
+): Promise<ServerFrame[]> {
   switch (message.type) {
     case 'get_test_info':
       return lifecycle.testInfo(caller);
@@ -80,5 +104,7 @@ async function framesFor(
       return lifecycle.status(caller);
     case 'complete_assessment':
       return lifecycle.complete(caller);
+    case 'heartbeat':
+      throw new Error('heartbeat is answered before the assessment is looked up');
   }
 }

@@ -31,19 +31,54 @@ export interface ConnectionAuth {
   key: string;
   /** When the token used to authenticate expires; a fresh `auth` frame extends it. */
   tokenExpiresAtMs: number;
+  /**
+   * The key claim this connection won (see ConnectionRegistry.claimKey). Writes to the assessment
+   * carry it, so a connection that was replaced by a later claim can no longer change anything.
+   */
+  epoch: number;
+}
+
+/** Who a socket is, fixed by its first verified token: a socket never changes user or test. */
+export interface IdentityBinding {
+  connectionId: string;
+  userId: string;
+  key: string;
+  /** The test of the connection after this auth (null: general). */
+  testId: string | null;
+  nowMs: number;
+}
+
+export type IdentityBindResult =
+  | { ok: true; connection: ConnectionRecord }
+  | { ok: false; reason: 'other_user' | 'test_mismatch' };
+
+export interface KeyClaim {
+  /** The connection that held the key until now when it was a different one, else null. */
+  previous: string | null;
+  /** Strictly greater than every earlier claim of this key. */
+  epoch: number;
 }
 
 export interface ConnectionRegistry {
   /** Remembers a new, unauthenticated connection ($connect). */
   registerPending(connection: Omit<ConnectionRecord, 'auth'>): Promise<void>;
   get(connectionId: string): Promise<ConnectionRecord | null>;
-  /** Stores the connection as authenticated (it leaves the unauthenticated-deadline index). */
-  saveAuthenticated(connection: ConnectionRecord & { auth: ConnectionAuth }): Promise<void>;
   /**
-   * Points the key at this connection, whoever held it before. Returns the connection id that
-   * held the key until now when it was a different connection, else null.
+   * Binds an unbound socket to a user and test with one conditional write, before anything else
+   * is written: of two `auth` frames for different users on one socket, one fails. Refused, it
+   * changes nothing and says why. A missing record (expired, swept) is recreated.
    */
-  claimKey(key: string, connectionId: string): Promise<string | null>;
+  bindIdentity(binding: IdentityBinding): Promise<IdentityBindResult>;
+  /**
+   * Marks a bound connection authenticated with the epoch of the claim it won (it leaves the
+   * unauthenticated-deadline index).
+   */
+  markAuthenticated(connectionId: string, auth: ConnectionAuth): Promise<void>;
+  /**
+   * Points the key at this connection, whoever held it before, in one atomic write that also
+   * returns who held it and a new epoch, greater than any earlier claim's.
+   */
+  claimKey(key: string, connectionId: string): Promise<KeyClaim>;
   /** The connection that holds the key now, if any. */
   holderOf(key: string): Promise<string | null>;
   /** Drops the key mapping only if it still points to this connection. */
@@ -125,11 +160,16 @@ export interface AssessmentRecord {
   /** request_id -> the answer it carried; remembered for the life of the assessment. */
   requestIds: Record<string, AnswerRecord>;
   completion?: { reason: 'submitted' | 'time_up'; score: number; completedAtMs: number };
+  /**
+   * The epoch of the latest connection bound to this attempt (see ConnectionAuth.epoch). A write
+   * that carries a smaller epoch comes from a replaced connection and is refused.
+   */
+  holderEpoch?: number;
 }
 
 export type NewAssessment = Omit<
   AssessmentRecord,
-  'status' | 'answeredCount' | 'answers' | 'requestIds' | 'completion'
+  'status' | 'answeredCount' | 'answers' | 'requestIds' | 'completion' | 'holderEpoch'
 >;
 
 export interface AnswerWrite {
@@ -141,6 +181,8 @@ export interface AnswerWrite {
   questionIndex: number;
   requestId: string;
   nowMs: number;
+  /** The writing connection's epoch: refused when a later connection holds the attempt. */
+  epoch: number;
 }
 
 export interface CompletionWrite {
@@ -151,15 +193,33 @@ export interface CompletionWrite {
   reason: 'submitted' | 'time_up';
   score: number;
   completedAtMs: number;
+  /** The submitting connection's epoch; absent when the server finishes the attempt (deadline). */
+  epoch?: number;
 }
+
+export type CreateResult = { created: boolean; record: AssessmentRecord } | { fenced: true };
 
 export interface AssessmentStore {
   get(userId: string, testId: string): Promise<AssessmentRecord | null>;
-  /** Creates the one attempt for (user, test); if it exists already, returns that one instead. */
-  create(assessment: NewAssessment): Promise<{ created: boolean; record: AssessmentRecord }>;
+  /**
+   * Creates the one attempt for (user, test); if it exists already, returns that one instead.
+   * `fenced` when a connection with a later epoch holds the attempt (nothing is written).
+   */
+  create(assessment: NewAssessment & { holderEpoch: number }): Promise<CreateResult>;
+  /**
+   * Binds the attempt to the connection that just won the key with `epoch`, so writes from
+   * earlier connections are refused from now on. Returns the attempt (null if none was started:
+   * the binding is kept for when it is), and `fenced` when a later epoch holds it already.
+   */
+  bindHolder(
+    userId: string,
+    testId: string,
+    epoch: number,
+  ): Promise<{ record: AssessmentRecord | null; fenced: boolean }>;
   /**
    * Stores an answer with one conditional write: the assessment is in progress, before its
-   * deadline, the question is the current one and the request id is new. Null when any of that
+   * deadline, the question is the current one, the request id is new and no later connection
+   * holds the attempt. Null when any of that
    * does not hold (the caller reads the record to say why).
    */
   recordAnswer(write: AnswerWrite): Promise<AssessmentRecord | null>;

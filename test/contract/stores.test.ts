@@ -44,14 +44,18 @@ describe.each(registries)('ConnectionRegistry (%s)', (_name, make) => {
       connectedAtMs: T0,
       authDeadlineMs: T0 + 30_000,
     });
-    const auth = { userId: 'u', key: `u_${id}`, tokenExpiresAtMs: T0 + 3600_000 };
-    await registry.saveAuthenticated({
+    const auth = { userId: 'u', key: `u_${id}`, tokenExpiresAtMs: T0 + 3600_000, epoch: 7 };
+    const bound = await registry.bindIdentity({
       connectionId: id,
+      userId: 'u',
+      key: auth.key,
       testId: 't1',
-      connectedAtMs: T0,
-      authDeadlineMs: T0 + 30_000,
-      auth,
+      nowMs: T0,
     });
+    expect(bound.ok).toBe(true);
+    // Bound is not yet authenticated: that takes the epoch of a won key claim.
+    expect((await registry.get(id))?.auth).toBeUndefined();
+    await registry.markAuthenticated(id, auth);
     expect((await registry.get(id))?.auth).toEqual(auth);
     expect((await registry.removeConnection(id))?.auth).toEqual(auth);
     expect(await registry.get(id)).toBeNull();
@@ -74,12 +78,24 @@ describe.each(registries)('ConnectionRegistry (%s)', (_name, make) => {
       connectedAtMs: base,
       authDeadlineMs: base + 900,
     });
-    await registry.saveAuthenticated({
+    await registry.registerPending({
       connectionId: authed,
       testId: null,
       connectedAtMs: base,
       authDeadlineMs: base + 50,
-      auth: { userId: 'u', key: 'u_general', tokenExpiresAtMs: base + 1000 },
+    });
+    await registry.bindIdentity({
+      connectionId: authed,
+      userId: 'u',
+      key: 'u_general',
+      testId: null,
+      nowMs: base,
+    });
+    await registry.markAuthenticated(authed, {
+      userId: 'u',
+      key: 'u_general',
+      tokenExpiresAtMs: base + 1000,
+      epoch: 1,
     });
     const found = (await registry.findUnauthenticatedOverdue(base + 500, 100)).map((c) => c.connectionId);
     expect(found).toContain(late);
@@ -92,18 +108,60 @@ describe.each(registries)('ConnectionRegistry (%s)', (_name, make) => {
   it('claims keys, names the previous holder, and releases only its own mapping', async () => {
     const registry = make();
     const key = unique('user_test');
-    expect(await registry.claimKey(key, 'a')).toBeNull();
-    expect(await registry.claimKey(key, 'a')).toBeNull();
-    expect(await registry.claimKey(key, 'b')).toBe('a');
+    const first = await registry.claimKey(key, 'a');
+    expect(first.previous).toBeNull();
+    const again = await registry.claimKey(key, 'a');
+    expect(again.previous).toBeNull();
+    const second = await registry.claimKey(key, 'b');
+    expect(second.previous).toBe('a');
     expect(await registry.releaseKey(key, 'a')).toBe(false);
     expect(await registry.holderOf(key)).toBe('b');
     expect(await registry.releaseKey(key, 'b')).toBe(true);
     expect(await registry.holderOf(key)).toBeNull();
+    // Epochs only grow, also across a release.
+    const third = await registry.claimKey(key, 'c');
+    expect(third.previous).toBeNull();
+    expect([first.epoch, again.epoch, second.epoch, third.epoch]).toEqual(
+      [...new Set([first.epoch, again.epoch, second.epoch, third.epoch])].sort((x, y) => x - y),
+    );
+    expect(second.epoch).toBeGreaterThan(again.epoch);
+  });
+
+  it('binds a socket to one user: another user is refused, the same user may bind again', async () => {
+    const registry = make();
+    const id = unique('c');
+    await registry.registerPending({ connectionId: id, testId: 't1', connectedAtMs: T0, authDeadlineMs: T0 });
+    const bind = (userId: string, testId: string | null) =>
+      registry.bindIdentity({ connectionId: id, userId, key: `${userId}_${testId}`, testId, nowMs: T0 });
+    const [x, y] = await Promise.all([bind('alice', 't1'), bind('bob', 't1')]);
+    // Concurrent bindings for two users: exactly one holds.
+    expect([x.ok, y.ok].filter(Boolean)).toHaveLength(1);
+    const winner = x.ok ? 'alice' : 'bob';
+    expect(await bind(winner, 't1')).toMatchObject({ ok: true });
+    expect(await bind(winner === 'alice' ? 'bob' : 'alice', 't1')).toEqual({
+      ok: false,
+      reason: 'other_user',
+    });
+    expect(await bind(winner, 't2')).toEqual({ ok: false, reason: 'test_mismatch' });
+  });
+
+  it('recreates a missing connection record when binding (the $connect record expired)', async () => {
+    const registry = make();
+    const id = unique('c');
+    const bound = await registry.bindIdentity({
+      connectionId: id,
+      userId: 'u',
+      key: 'u_t1',
+      testId: 't1',
+      nowMs: T0,
+    });
+    expect(bound).toMatchObject({ ok: true, connection: { connectionId: id, testId: 't1' } });
   });
 });
 
 describe.each(stores)('AssessmentStore (%s)', (_name, make) => {
-  const fresh = (): NewAssessment => ({
+  const fresh = (): NewAssessment & { holderEpoch: number } => ({
+    holderEpoch: 1,
     userId: unique('user'),
     testId: 'quiz',
     assessmentId: unique('a'),
@@ -118,7 +176,9 @@ describe.each(stores)('AssessmentStore (%s)', (_name, make) => {
     questionIndex: number,
     requestId: string,
     nowMs = T0 + 1,
+    epoch = 1,
   ) => ({
+    epoch,
     userId: a.userId,
     testId: a.testId,
     questionId,
@@ -132,6 +192,7 @@ describe.each(stores)('AssessmentStore (%s)', (_name, make) => {
     const store = make();
     const a = fresh();
     const first = await store.create(a);
+    if (!('created' in first)) throw new Error('create was fenced');
     expect(first.created).toBe(true);
     expect(first.record).toMatchObject({
       status: 'in_progress',
@@ -181,6 +242,48 @@ describe.each(stores)('AssessmentStore (%s)', (_name, make) => {
     expect(await store.complete({ ...write, expectedAnsweredCount: 0 })).toBeNull();
     expect(await store.findOverdue(T0, 1000)).not.toContainEqual({ userId: a.userId, testId: a.testId });
   });
+
+  it('fences writes from a connection once a later one is bound', async () => {
+    const store = make();
+    const a = fresh();
+    await store.create({ ...a, holderEpoch: 5 });
+    expect(await store.bindHolder(a.userId, a.testId, 6)).toMatchObject({
+      fenced: false,
+      record: { holderEpoch: 6 },
+    });
+    // The replaced connection (epoch 5) can no longer answer or submit.
+    expect(await store.recordAnswer(answer(a, 'q1', 0, 'old', T0 + 1, 5))).toBeNull();
+    expect(
+      await store.complete({
+        userId: a.userId,
+        testId: a.testId,
+        expectedAnsweredCount: 0,
+        reason: 'submitted',
+        score: 0,
+        completedAtMs: T0 + 2,
+        epoch: 5,
+      }),
+    ).toBeNull();
+    // A stale binding changes nothing and says it is fenced.
+    expect(await store.bindHolder(a.userId, a.testId, 5)).toMatchObject({ fenced: true });
+    expect(await store.recordAnswer(answer(a, 'q1', 0, 'new', T0 + 1, 6))).toMatchObject({
+      answeredCount: 1,
+    });
+    expect((await store.get(a.userId, a.testId))?.requestIds).toEqual({
+      new: { questionId: 'q1', option: 'x' },
+    });
+  });
+
+  it('binds a holder before the attempt exists, and fences an older connection starting it', async () => {
+    const store = make();
+    const a = fresh();
+    expect(await store.bindHolder(a.userId, a.testId, 9)).toEqual({ record: null, fenced: false });
+    expect(await store.get(a.userId, a.testId)).toBeNull();
+    expect(await store.create({ ...a, holderEpoch: 8 })).toEqual({ fenced: true });
+    expect(await store.get(a.userId, a.testId)).toBeNull();
+    const created = await store.create({ ...a, holderEpoch: 9 });
+    expect(created).toMatchObject({ created: true, record: { holderEpoch: 9 } });
+  });
 });
 
 describe.each(stores)('AssessmentStore with prototype-named keys (%s)', (_name, make) => {
@@ -188,7 +291,8 @@ describe.each(stores)('AssessmentStore with prototype-named keys (%s)', (_name, 
     'stores and reads back %s as a plain key',
     async (name) => {
       const store = make();
-      const a: NewAssessment = {
+      const a: NewAssessment & { holderEpoch: number } = {
+        holderEpoch: 1,
         userId: unique('proto'),
         testId: 'quiz',
         assessmentId: unique('a'),
@@ -198,8 +302,10 @@ describe.each(stores)('AssessmentStore with prototype-named keys (%s)', (_name, 
         total: 2,
       };
       const created = await store.create(a);
+      if (!('record' in created)) throw new Error('create was fenced');
       expect(Object.hasOwn(created.record.requestIds, name)).toBe(false);
       const write = {
+        epoch: 1,
         userId: a.userId,
         testId: a.testId,
         questionId: name,

@@ -5,7 +5,7 @@ import { twinCore } from '../support/twins';
 describe('faults', () => {
   it('a failing recovery lookup still authenticates, with recovery_error', async () => {
     const assessments = new InMemoryAssessmentStore();
-    assessments.get = async () => {
+    assessments.bindHolder = async () => {
       throw new Error('DynamoDB is down');
     };
     const { open } = twinCore({ assessments });
@@ -104,8 +104,8 @@ describe('faults', () => {
     const { open, deps } = twinCore({ connections });
     const old = await open('quiz-1');
     await old.send({ action: 'auth', token: 'user:gina' });
-    const realSave = connections.saveAuthenticated.bind(connections);
-    connections.saveAuthenticated = async () => {
+    const realMark = connections.markAuthenticated.bind(connections);
+    connections.markAuthenticated = async () => {
       throw new Error('throttled');
     };
     const fresh = await open('quiz-1');
@@ -114,7 +114,7 @@ describe('faults', () => {
     ]);
     expect(deps.notifier.framesFor(old.id).map((f) => f.type)).toEqual(['auth_success', 'session_replaced']);
     expect(deps.notifier.closed).toContain(old.id);
-    connections.saveAuthenticated = realSave;
+    connections.markAuthenticated = realMark;
     expect((await fresh.send({ action: 'auth', token: 'user:gina' }))[0]?.type).toBe('auth_success');
     expect(connections.keys.get('gina_quiz-1')).toBe(fresh.id);
   });

@@ -169,3 +169,74 @@ describe('when the key set cannot be fetched', () => {
     await expect(verifier.verify(token)).rejects.toThrow();
   });
 });
+
+describe('when the identity provider answers badly (an outage, not a bad token)', () => {
+  let server: Server;
+  let mode: 'ok' | 'status-503' | 'html' | 'bad-key-set' = 'ok';
+  let base: string;
+  let rsa: Awaited<ReturnType<typeof generateKeyPair>>;
+
+  beforeAll(async () => {
+    rsa = await generateKeyPair('RS256');
+    const keys: JWK[] = [{ ...(await exportJWK(rsa.publicKey)), kid: 'rsa', alg: 'RS256' }];
+    server = createServer((_req, res) => {
+      if (mode === 'status-503') {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end('{"message":"Service Unavailable"}');
+      } else if (mode === 'html') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html><body>Maintenance</body></html>');
+      } else if (mode === 'bad-key-set') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"keys":"nope"}');
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ keys }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const token = () =>
+    new SignJWT({ sub: 'u', exp: now() + 60 })
+      .setProtectedHeader({ alg: 'RS256', kid: 'rsa' })
+      .sign(rsa.privateKey);
+
+  it.each(['status-503', 'html', 'bad-key-set'] as const)(
+    'a %s answer throws (internal_error for the route), and the same token verifies once it recovers',
+    async (failure) => {
+      // A fresh URL per case: jose caches a fetched key set per URL.
+      const verifier = new JoseTokenVerifier({
+        key: { kind: 'jwks', jwksUrl: `${base}/${failure}/jwks.json` },
+        userIdClaim: 'sub',
+      });
+      const t = await token();
+      mode = failure;
+      await expect(verifier.verify(t)).rejects.toThrow();
+      mode = 'ok';
+      await expect(verifier.verify(t)).resolves.toMatchObject({ ok: true, userId: 'u' });
+    },
+  );
+});
+
+describe('user ids and expiry times the stores can keep', () => {
+  it.each([
+    ['a lone surrogate', { sub: 'eve\uD800' }],
+    ['a lone low surrogate', { sub: '\uDC00eve' }],
+    ['257 bytes', { sub: 'x'.repeat(257) }],
+    ['an exp past year 9999', { sub: 'u', exp: 1e300 }],
+  ])('%s is invalid_token', async (_name, claims) => {
+    const t = await sign({ exp: now() + 60, ...claims });
+    await expect(hs256().verify(t)).resolves.toMatchObject({ ok: false, code: 'invalid_token' });
+  });
+
+  it('a 256-byte user id with multi-byte characters is accepted', async () => {
+    const sub = `${'é'.repeat(128)}`; // 256 bytes
+    await expect(hs256().verify(await sign({ sub, exp: now() + 60 }))).resolves.toMatchObject({
+      ok: true,
+      userId: sub,
+    });
+  });
+});

@@ -4,6 +4,10 @@
  * no transactions (which dynalite lacks) and no read-then-write.
  * In-progress items carry `activeShard`, which puts them in the sparse deadline index that the
  * sweep queries; completion removes it.
+ * `holderEpoch` fences replaced connections: auth raises it to the epoch of the key claim it won,
+ * and every write from a connection is conditional on it being no greater than that
+ * connection's own. An auth before the attempt starts leaves a holder-only item (no `status`),
+ * which reads as no attempt.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -19,6 +23,7 @@ import type {
   AssessmentRecord,
   AssessmentStore,
   CompletionWrite,
+  CreateResult,
   NewAssessment,
 } from '../../core/ports';
 import { IndexShards } from './shards';
@@ -50,6 +55,7 @@ function toRecord(item: AssessmentItem): AssessmentRecord {
     answeredCount: item.answeredCount,
     answers: fromStoredMap(item.answers),
     requestIds: fromStoredMap(item.requestIds),
+    ...(typeof item.holderEpoch === 'number' ? { holderEpoch: item.holderEpoch } : {}),
     ...(item.status === 'completed' && item.completionReason
       ? {
           completion: {
@@ -79,6 +85,13 @@ function fromStoredMap<T>(stored: Record<string, T> | undefined): Record<string,
 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
 
+/** A holder-only item (bound by auth before the attempt started) is not an attempt. */
+const isAttempt = (item: Record<string, unknown> | undefined): boolean =>
+  item !== undefined && typeof item.status === 'string';
+
+/** Writes from a connection hold only while no later connection holds the attempt. */
+const HOLDER_CONDITION = '(attribute_not_exists(holderEpoch) OR holderEpoch <= :epoch)';
+
 export class DynamoAssessmentStore implements AssessmentStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -93,10 +106,10 @@ export class DynamoAssessmentStore implements AssessmentStore {
         ConsistentRead: true,
       }),
     );
-    return Item ? toRecord(Item as AssessmentItem) : null;
+    return isAttempt(Item) ? toRecord(Item as AssessmentItem) : null;
   }
 
-  async create(assessment: NewAssessment): Promise<{ created: boolean; record: AssessmentRecord }> {
+  async create(assessment: NewAssessment & { holderEpoch: number }): Promise<CreateResult> {
     const pk = connectionKey(assessment.userId, assessment.testId);
     const item: AssessmentItem = {
       pk,
@@ -112,16 +125,50 @@ export class DynamoAssessmentStore implements AssessmentStore {
         new PutCommand({
           TableName: this.tableName,
           Item: item,
-          ConditionExpression: 'attribute_not_exists(pk)',
+          ConditionExpression: `attribute_not_exists(#status) AND ${HOLDER_CONDITION}`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':epoch': assessment.holderEpoch },
         }),
       );
       return { created: true, record: toRecord(item) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
-    const existing = await this.get(assessment.userId, assessment.testId);
-    if (!existing) throw new Error('assessment vanished between a refused create and its read');
-    return { created: false, record: existing };
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+    );
+    if (isAttempt(Item)) return { created: false, record: toRecord(Item as AssessmentItem) };
+    // No attempt, so the refusal was the holder condition: a later connection holds this key.
+    return { fenced: true };
+  }
+
+  async bindHolder(
+    userId: string,
+    testId: string,
+    epoch: number,
+  ): Promise<{ record: AssessmentRecord | null; fenced: boolean }> {
+    const pk = connectionKey(userId, testId);
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk },
+          UpdateExpression: 'SET holderEpoch = :epoch',
+          ConditionExpression: 'attribute_not_exists(holderEpoch) OR holderEpoch < :epoch',
+          ExpressionAttributeValues: { ':epoch': epoch },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { record: isAttempt(Attributes) ? toRecord(Attributes as AssessmentItem) : null, fenced: false };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    // Refused: this epoch (a retried auth) or a later one holds the attempt already.
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+    );
+    const held = typeof Item?.holderEpoch === 'number' ? Item.holderEpoch : epoch;
+    return { record: isAttempt(Item) ? toRecord(Item as AssessmentItem) : null, fenced: held > epoch };
   }
 
   async recordAnswer(write: AnswerWrite): Promise<AssessmentRecord | null> {
@@ -130,9 +177,8 @@ export class DynamoAssessmentStore implements AssessmentStore {
         TableName: this.tableName,
         Key: { pk: connectionKey(write.userId, write.testId) },
         UpdateExpression:
-          'SET answers.#question = :option, requestIds.#request = :answer, answeredCount = answeredCount + :one',
-        ConditionExpression:
-          '#status = :inProgress AND answeredCount = :index AND deadlineMs > :now AND attribute_not_exists(requestIds.#request)',
+          'SET answers.#question = :option, requestIds.#request = :answer, answeredCount = answeredCount + :one, holderEpoch = :epoch',
+        ConditionExpression: `#status = :inProgress AND answeredCount = :index AND deadlineMs > :now AND attribute_not_exists(requestIds.#request) AND ${HOLDER_CONDITION}`,
         ExpressionAttributeNames: {
           '#question': storedKey(write.questionId),
           '#request': storedKey(write.requestId),
@@ -145,6 +191,7 @@ export class DynamoAssessmentStore implements AssessmentStore {
           ':inProgress': 'in_progress',
           ':index': write.questionIndex,
           ':now': write.nowMs,
+          ':epoch': write.epoch,
         },
         ReturnValues: 'ALL_NEW',
       }),
@@ -158,9 +205,13 @@ export class DynamoAssessmentStore implements AssessmentStore {
         Key: { pk: connectionKey(write.userId, write.testId) },
         UpdateExpression:
           'SET #status = :completed, completionReason = :reason, score = :score, completedAtMs = :at REMOVE activeShard',
-        ConditionExpression: '#status = :inProgress AND answeredCount = :expected',
+        ConditionExpression:
+          write.epoch === undefined
+            ? '#status = :inProgress AND answeredCount = :expected'
+            : `#status = :inProgress AND answeredCount = :expected AND ${HOLDER_CONDITION}`,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
+          ...(write.epoch === undefined ? {} : { ':epoch': write.epoch }),
           ':completed': 'completed',
           ':inProgress': 'in_progress',
           ':reason': write.reason,
@@ -177,7 +228,7 @@ export class DynamoAssessmentStore implements AssessmentStore {
   private async conditionalUpdate(command: UpdateCommand): Promise<AssessmentRecord | null> {
     try {
       const { Attributes } = await this.doc.send(command);
-      return Attributes ? toRecord(Attributes as AssessmentItem) : null;
+      return isAttempt(Attributes) ? toRecord(Attributes as AssessmentItem) : null;
     } catch (error) {
       if (isConditionFailure(error)) return null;
       throw error;

@@ -4,7 +4,8 @@
  *   K#<connectionKey>         the key mapping: which connection holds the key now
  *   R#<connectionId>#<window> rate-limit counters (see DynamoRateLimiter)
  * Unauthenticated connections carry `pendingBucket`, which puts them in the sparse index the
- * sweep queries; authentication rewrites the item without it.
+ * sweep queries; authentication removes it.
+ * A key item keeps its `epoch` after its connection is released, so epochs only ever grow.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -13,10 +14,23 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionAuth, ConnectionRecord, ConnectionRegistry } from '../../core/ports';
+import type {
+  ConnectionAuth,
+  ConnectionRecord,
+  ConnectionRegistry,
+  IdentityBinding,
+  IdentityBindResult,
+  KeyClaim,
+} from '../../core/ports';
 import { IndexShards } from './shards';
-import { CONNECTION_RECORD_TTL_SECONDS, CONNECTIONS_TABLE, PENDING_SHARDS } from './table-definitions';
+import {
+  CONNECTION_RECORD_TTL_SECONDS,
+  CONNECTIONS_TABLE,
+  KEY_RECORD_TTL_SECONDS,
+  PENDING_SHARDS,
+} from './table-definitions';
 
 const PENDING = new IndexShards('pending', PENDING_SHARDS);
 const PENDING_INDEX = CONNECTIONS_TABLE.indexes[0]?.indexName ?? 'pending-by-auth-deadline';
@@ -24,6 +38,8 @@ const PENDING_INDEX = CONNECTIONS_TABLE.indexes[0]?.indexName ?? 'pending-by-aut
 const connectionPk = (connectionId: string) => `C#${connectionId}`;
 const keyPk = (key: string) => `K#${key}`;
 const ttlFrom = (nowMs: number) => Math.floor(nowMs / 1000) + CONNECTION_RECORD_TTL_SECONDS;
+const keyTtlFrom = (nowMs: number) => Math.floor(nowMs / 1000) + KEY_RECORD_TTL_SECONDS;
+const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
 /** DynamoDB deletes expired items late (up to 48 h), so reads ignore them. */
 const expired = (item: Record<string, unknown>, nowMs: number) =>
   typeof item.ttl === 'number' && item.ttl * 1000 <= nowMs;
@@ -38,6 +54,7 @@ interface ConnectionItem {
   userId?: string;
   key?: string;
   tokenExpiresAtMs?: number;
+  epoch?: number;
   ttl: number;
 }
 
@@ -47,8 +64,16 @@ function toRecord(item: ConnectionItem): ConnectionRecord {
     testId: item.testId ?? null,
     connectedAtMs: item.connectedAtMs,
     authDeadlineMs: item.authDeadlineMs,
-    ...(item.userId && item.key
-      ? { auth: { userId: item.userId, key: item.key, tokenExpiresAtMs: item.tokenExpiresAtMs ?? 0 } }
+    // Bound to a user but not yet holding its key (or from before epochs): not authenticated.
+    ...(item.userId && item.key && typeof item.epoch === 'number'
+      ? {
+          auth: {
+            userId: item.userId,
+            key: item.key,
+            tokenExpiresAtMs: item.tokenExpiresAtMs ?? 0,
+            epoch: item.epoch,
+          },
+        }
       : {}),
   };
 }
@@ -76,10 +101,80 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
     return toRecord(Item as ConnectionItem);
   }
 
-  async saveAuthenticated(connection: ConnectionRecord & { auth: ConnectionAuth }): Promise<void> {
-    // A whole-item put: the item leaves the pending index because it no longer has pendingBucket.
-    const { userId, key, tokenExpiresAtMs } = connection.auth;
-    await this.put({ ...this.baseItem(connection), userId, key, tokenExpiresAtMs });
+  async bindIdentity(binding: IdentityBinding): Promise<IdentityBindResult> {
+    const values: Record<string, unknown> = {
+      ':user': binding.userId,
+      ':key': binding.key,
+      ':now': binding.nowMs,
+      ':ttl': ttlFrom(this.now()),
+      ':connectionId': binding.connectionId,
+    };
+    // Only an unbound socket binds: a racing auth for another user finds it bound and fails.
+    const conditions = ['(attribute_not_exists(userId) OR userId = :user)'];
+    const sets = [
+      'userId = :user',
+      '#key = :key',
+      'connectionId = :connectionId',
+      'connectedAtMs = if_not_exists(connectedAtMs, :now)',
+      'authDeadlineMs = if_not_exists(authDeadlineMs, :now)',
+      '#ttl = :ttl',
+    ];
+    if (binding.testId === null) {
+      conditions.push('attribute_not_exists(testId)');
+    } else {
+      values[':test'] = binding.testId;
+      conditions.push('(attribute_not_exists(testId) OR testId = :test)');
+      sets.push('testId = :test');
+    }
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: connectionPk(binding.connectionId) },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: { '#key': 'key', '#ttl': 'ttl' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { ok: true, connection: toRecord(Attributes as ConnectionItem) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    // dynalite ignores ReturnValuesOnConditionCheckFailure: read the record to say why.
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: connectionPk(binding.connectionId) },
+        ConsistentRead: true,
+      }),
+    );
+    const item = (Item ?? {}) as Partial<ConnectionItem>;
+    return {
+      ok: false,
+      reason: item.userId !== undefined && item.userId !== binding.userId ? 'other_user' : 'test_mismatch',
+    };
+  }
+
+  async markAuthenticated(connectionId: string, auth: ConnectionAuth): Promise<void> {
+    // Only the user the socket is bound to: a stale call for another identity changes nothing.
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: connectionPk(connectionId) },
+        UpdateExpression: 'SET epoch = :epoch, tokenExpiresAtMs = :exp, #ttl = :ttl REMOVE pendingBucket',
+        ConditionExpression: 'userId = :user AND #key = :key',
+        ExpressionAttributeNames: { '#key': 'key', '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':epoch': auth.epoch,
+          ':exp': auth.tokenExpiresAtMs,
+          ':ttl': ttlFrom(this.now()),
+          ':user': auth.userId,
+          ':key': auth.key,
+        },
+      }),
+    );
   }
 
   private baseItem(connection: Omit<ConnectionRecord, 'auth'>): ConnectionItem {
@@ -98,22 +193,31 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
   }
 
   /**
-   * One atomic write that both takes the key and returns who held it (ALL_OLD): of two auths
-   * racing for one key, exactly one ends up holding it and the other is named as replaced.
+   * One atomic write that takes the key, returns who held it (UPDATED_OLD) and advances the
+   * epoch: of two auths racing for one key, exactly one ends up holding it with the larger epoch
+   * and the other is named as replaced. A new key's epoch starts from the clock, so even a key
+   * item that expired and came back never reuses an epoch.
    */
-  async claimKey(key: string, connectionId: string): Promise<string | null> {
+  async claimKey(key: string, connectionId: string): Promise<KeyClaim> {
+    const now = this.now();
     const { Attributes } = await this.doc.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.tableName,
-        Item: { pk: keyPk(key), connectionId, claimedAtMs: this.now(), ttl: ttlFrom(this.now()) },
-        ReturnValues: 'ALL_OLD',
+        Key: { pk: keyPk(key) },
+        UpdateExpression:
+          'SET connectionId = :me, claimedAtMs = :now, #ttl = :ttl, epoch = if_not_exists(epoch, :now) + :one',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':me': connectionId, ':now': now, ':ttl': keyTtlFrom(now), ':one': 1 },
+        ReturnValues: 'UPDATED_OLD',
       }),
     );
-    const previous = Attributes?.connectionId;
-    if (typeof previous !== 'string' || previous === connectionId || expired(Attributes ?? {}, this.now())) {
-      return null;
+    const old = Attributes ?? {};
+    const epoch = (typeof old.epoch === 'number' ? old.epoch : now) + 1;
+    const previous = old.connectionId;
+    if (typeof previous !== 'string' || previous === connectionId || expired(old, now)) {
+      return { previous: null, epoch };
     }
-    return previous;
+    return { previous, epoch };
   }
 
   async holderOf(key: string): Promise<string | null> {
@@ -124,20 +228,24 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
     return Item.connectionId;
   }
 
-  /** Conditional on the holder, so a late $disconnect never removes a newer connection's mapping. */
+  /**
+   * Conditional on the holder, so a late $disconnect never removes a newer connection's mapping.
+   * The item stays, without a holder, so its epoch keeps growing.
+   */
   async releaseKey(key: string, connectionId: string): Promise<boolean> {
     try {
       await this.doc.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: keyPk(key) },
+          UpdateExpression: 'REMOVE connectionId',
           ConditionExpression: 'connectionId = :me',
           ExpressionAttributeValues: { ':me': connectionId },
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }

@@ -61,6 +61,12 @@ export type TableName = keyof typeof TABLE_DEFINITIONS;
 
 /** Connection and key records outlive API Gateway's 2 h connection maximum. */
 export const CONNECTION_RECORD_TTL_SECONDS = 3 * 60 * 60;
+/**
+ * Key records carry the claim epoch that fences replaced connections; they outlive the longest
+ * assessment (24 h), so an attempt's holder is never compared with an epoch that restarted.
+ * (A restarted epoch starts from the clock, above any earlier one, in any case.)
+ */
+export const KEY_RECORD_TTL_SECONDS = 2 * 24 * 60 * 60;
 /** Writes to the sparse work indexes are spread over this many partitions each (see shards.ts). */
 export const ACTIVE_SHARDS = 4;
 export const PENDING_SHARDS = 4;

@@ -3,7 +3,7 @@
  * bounded clock leeway. The user id comes only from the verified token.
  */
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { TOKEN_CLOCK_LEEWAY_SECONDS } from '../../../protocol';
+import { isValidUserId, MAX_USER_ID_BYTES, TOKEN_CLOCK_LEEWAY_SECONDS } from '../../../protocol';
 import type { TokenCheck, TokenVerifier } from '../../core/ports';
 
 export type KeySource = { kind: 'hs256'; secret: () => Promise<string> } | { kind: 'jwks'; jwksUrl: string };
@@ -61,12 +61,11 @@ export class JoseTokenVerifier implements TokenVerifier {
     } catch (error) {
       if (error instanceof errors.JWTExpired)
         return { ok: false, code: 'expired_token', reason: 'the token has expired' };
-      // The key set could not be fetched: a server-side fault (internal_error; the client retries),
-      // not a bad token.
-      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) throw error;
-      if (error instanceof errors.JOSEError) {
-        return { ok: false, code: 'invalid_token', reason: describe(error) };
-      }
+      if (isTokenFault(error)) return { ok: false, code: 'invalid_token', reason: describe(error) };
+      // Anything else (the key set unreachable, answering 503 or HTML, a bad key in it, a
+      // secret that cannot be read) is the server's fault: internal_error, and a retry works.
+      // Telling every user their token is bad during an identity-provider hiccup would log
+      // everyone out.
       throw error;
     }
     const userId = payload[this.options.userIdClaim];
@@ -77,8 +76,41 @@ export class JoseTokenVerifier implements TokenVerifier {
         reason: `the token has no ${this.options.userIdClaim} claim`,
       };
     }
-    return { ok: true, userId: String(userId), expiresAtMs: (payload.exp as number) * 1000 };
+    const id = String(userId);
+    if (!isValidUserId(id)) {
+      return {
+        ok: false,
+        code: 'invalid_token',
+        reason: `the ${this.options.userIdClaim} claim must be well-formed Unicode of at most ${MAX_USER_ID_BYTES} UTF-8 bytes`,
+      };
+    }
+    // jose checked that exp is a number in the future; it must also be one the stores can keep.
+    const exp = payload.exp as number;
+    if (!Number.isFinite(exp) || exp > LATEST_EXP_SECONDS) {
+      return { ok: false, code: 'invalid_token', reason: 'the token expires too far in the future' };
+    }
+    return { ok: true, userId: id, expiresAtMs: exp * 1000 };
   }
+}
+
+/** 9999-12-31T23:59:59Z: later expiry times are refused rather than stored. */
+const LATEST_EXP_SECONDS = 253_402_300_799;
+
+/**
+ * The errors that say the token itself is bad. jose raises a plain JOSEError (and JWKSInvalid,
+ * JWKSTimeout, JWKInvalid) for key-set trouble, which is not the client's fault.
+ */
+function isTokenFault(error: unknown): error is InstanceType<typeof errors.JOSEError> {
+  return (
+    error instanceof errors.JWTClaimValidationFailed ||
+    error instanceof errors.JWTInvalid ||
+    error instanceof errors.JWSInvalid ||
+    error instanceof errors.JWSSignatureVerificationFailed ||
+    error instanceof errors.JOSEAlgNotAllowed ||
+    error instanceof errors.JOSENotSupported ||
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSMultipleMatchingKeys
+  );
 }
 
 /** Says what failed without echoing the token or key material back. */
@@ -88,5 +120,8 @@ function describe(error: InstanceType<typeof errors.JOSEError>): string {
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature verification failed';
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'malformed token';
   if (error instanceof errors.JWKSNoMatchingKey) return 'no matching signing key';
+  if (error instanceof errors.JWKSMultipleMatchingKeys)
+    return 'several signing keys match; the token needs a kid';
+  if (error instanceof errors.JOSENotSupported) return 'the token uses an unsupported feature';
   return 'the token could not be verified';
 }

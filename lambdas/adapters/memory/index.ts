@@ -15,7 +15,11 @@ import type {
   ConnectionNotifier,
   ConnectionRecord,
   ConnectionRegistry,
+  CreateResult,
+  IdentityBinding,
+  IdentityBindResult,
   IdGenerator,
+  KeyClaim,
   NewAssessment,
   RateLimiter,
   Telemetry,
@@ -51,7 +55,12 @@ export class SequentialIds implements IdGenerator {
 
 export class InMemoryConnectionRegistry implements ConnectionRegistry {
   readonly connections = new Map<string, ConnectionRecord>();
+  /** Bound identities of sockets that are not (or not yet) authenticated. */
+  private readonly bound = new Map<string, { userId: string; key: string }>();
   readonly keys = new Map<string, string>();
+  private readonly epochs = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   async registerPending(connection: Omit<ConnectionRecord, 'auth'>): Promise<void> {
     this.connections.set(connection.connectionId, clone(connection));
@@ -60,13 +69,41 @@ export class InMemoryConnectionRegistry implements ConnectionRegistry {
     const found = this.connections.get(connectionId);
     return found ? clone(found) : null;
   }
-  async saveAuthenticated(connection: ConnectionRecord & { auth: ConnectionAuth }): Promise<void> {
-    this.connections.set(connection.connectionId, clone(connection));
+  async bindIdentity(binding: IdentityBinding): Promise<IdentityBindResult> {
+    const existing = this.connections.get(binding.connectionId);
+    const boundUser = existing?.auth?.userId ?? this.bound.get(binding.connectionId)?.userId;
+    if (boundUser !== undefined && boundUser !== binding.userId) return { ok: false, reason: 'other_user' };
+    if (existing && existing.testId !== null && existing.testId !== binding.testId) {
+      return { ok: false, reason: 'test_mismatch' };
+    }
+    if (existing && existing.testId === null && binding.testId !== null && boundUser !== undefined) {
+      return { ok: false, reason: 'test_mismatch' };
+    }
+    const connection: ConnectionRecord = existing ?? {
+      connectionId: binding.connectionId,
+      testId: binding.testId,
+      connectedAtMs: binding.nowMs,
+      authDeadlineMs: binding.nowMs,
+    };
+    connection.testId = binding.testId;
+    this.connections.set(binding.connectionId, connection);
+    this.bound.set(binding.connectionId, { userId: binding.userId, key: binding.key });
+    return { ok: true, connection: clone(connection) };
   }
-  async claimKey(key: string, connectionId: string): Promise<string | null> {
+  async markAuthenticated(connectionId: string, auth: ConnectionAuth): Promise<void> {
+    const connection = this.connections.get(connectionId);
+    const bound = this.bound.get(connectionId);
+    if (!connection || bound?.userId !== auth.userId || bound.key !== auth.key) {
+      throw new Error('markAuthenticated: the connection is not bound to this identity');
+    }
+    connection.auth = clone(auth);
+  }
+  async claimKey(key: string, connectionId: string): Promise<KeyClaim> {
     const previous = this.keys.get(key);
     this.keys.set(key, connectionId);
-    return previous !== undefined && previous !== connectionId ? previous : null;
+    const epoch = (this.epochs.get(key) ?? this.now()) + 1;
+    this.epochs.set(key, epoch);
+    return { previous: previous !== undefined && previous !== connectionId ? previous : null, epoch };
   }
   async holderOf(key: string): Promise<string | null> {
     return this.keys.get(key) ?? null;
@@ -79,6 +116,7 @@ export class InMemoryConnectionRegistry implements ConnectionRegistry {
   async removeConnection(connectionId: string): Promise<ConnectionRecord | null> {
     const found = this.connections.get(connectionId);
     this.connections.delete(connectionId);
+    this.bound.delete(connectionId);
     return found ?? null;
   }
   async findUnauthenticatedOverdue(nowMs: number, limit: number): Promise<ConnectionRecord[]> {
@@ -92,16 +130,19 @@ export class InMemoryConnectionRegistry implements ConnectionRegistry {
 
 export class InMemoryAssessmentStore implements AssessmentStore {
   readonly records = new Map<string, AssessmentRecord>();
+  /** Holder epochs bound before an attempt was started. */
+  private readonly holders = new Map<string, number>();
   private key = (userId: string, testId: string) => JSON.stringify([userId, testId]);
 
   async get(userId: string, testId: string): Promise<AssessmentRecord | null> {
     const found = this.records.get(this.key(userId, testId));
     return found ? clone(found) : null;
   }
-  async create(assessment: NewAssessment): Promise<{ created: boolean; record: AssessmentRecord }> {
+  async create(assessment: NewAssessment & { holderEpoch: number }): Promise<CreateResult> {
     const k = this.key(assessment.userId, assessment.testId);
     const existing = this.records.get(k);
     if (existing) return { created: false, record: clone(existing) };
+    if ((this.holders.get(k) ?? Number.NEGATIVE_INFINITY) > assessment.holderEpoch) return { fenced: true };
     const record: AssessmentRecord = {
       ...assessment,
       status: 'in_progress',
@@ -112,24 +153,45 @@ export class InMemoryAssessmentStore implements AssessmentStore {
     this.records.set(k, record);
     return { created: true, record: clone(record) };
   }
+  async bindHolder(
+    userId: string,
+    testId: string,
+    epoch: number,
+  ): Promise<{ record: AssessmentRecord | null; fenced: boolean }> {
+    const k = this.key(userId, testId);
+    const record = this.records.get(k);
+    const current = record ? record.holderEpoch : this.holders.get(k);
+    if (current !== undefined && current >= epoch) {
+      return { record: record ? clone(record) : null, fenced: current > epoch };
+    }
+    if (record) record.holderEpoch = epoch;
+    else this.holders.set(k, epoch);
+    return { record: record ? clone(record) : null, fenced: false };
+  }
   async recordAnswer(write: AnswerWrite): Promise<AssessmentRecord | null> {
     const record = this.records.get(this.key(write.userId, write.testId));
     if (
       record?.status !== 'in_progress' ||
       record.answeredCount !== write.questionIndex ||
       record.deadlineMs <= write.nowMs ||
-      Object.hasOwn(record.requestIds, write.requestId)
+      Object.hasOwn(record.requestIds, write.requestId) ||
+      (record.holderEpoch ?? Number.NEGATIVE_INFINITY) > write.epoch
     ) {
       return null;
     }
     setOwn(record.answers, write.questionId, write.option);
     setOwn(record.requestIds, write.requestId, { questionId: write.questionId, option: write.option });
     record.answeredCount++;
+    record.holderEpoch = write.epoch;
     return clone(record);
   }
   async complete(write: CompletionWrite): Promise<AssessmentRecord | null> {
     const record = this.records.get(this.key(write.userId, write.testId));
-    if (record?.status !== 'in_progress' || record.answeredCount !== write.expectedAnsweredCount) {
+    if (
+      record?.status !== 'in_progress' ||
+      record.answeredCount !== write.expectedAnsweredCount ||
+      (write.epoch !== undefined && (record.holderEpoch ?? Number.NEGATIVE_INFINITY) > write.epoch)
+    ) {
       return null;
     }
     record.status = 'completed';
