@@ -132,12 +132,15 @@ wss.on('listening', () => console.log(JSON.stringify({ port: wss.address().port 
   return { url: `ws://127.0.0.1:${port}`, child };
 }
 
-/** What `npm start` ran: its first log line says whether it synthesized the CDK app. */
-function describeStack(output: string): string {
-  const first = output.split('\n').find((line) => line.startsWith('[local]'));
-  return first
-    ? `npm start (${first.replace('[local] ', '').slice(0, 120)})`
-    : 'npm start (handlers in process)';
+/** What `npm start` ran: the mode its ready line names, or its first log line. */
+function describeStack(stack: { output(): string }): string {
+  const mode = (stack as { mode?: unknown }).mode;
+  if (typeof mode === 'string') return `npm start (mode ${mode})`;
+  const first = stack
+    .output()
+    .split('\n')
+    .find((line) => line.startsWith('[local]'));
+  return `npm start (${first?.replace('[local] ', '').slice(0, 120) ?? 'handlers in process'})`;
 }
 
 async function withStack<T extends object>(
@@ -152,7 +155,7 @@ async function withStack<T extends object>(
     env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
   });
   try {
-    return { ...(await work(stack.wsUrl)), local_stack: describeStack(stack.output()) };
+    return { ...(await work(stack.wsUrl)), local_stack: describeStack(stack) };
   } finally {
     await stack.stop();
     await rm(dir, { recursive: true, force: true });
