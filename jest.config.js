@@ -9,6 +9,7 @@ module.exports = {
   // jose 6 ships ES modules only; let swc turn it into CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   setupFiles: ['<rootDir>/test/support/env.ts'],
+  globalSetup: '<rootDir>/test/support/synth-once.ts',
   testTimeout: 30000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

@@ -34,8 +34,8 @@ const USAGE = `Usage: npm start -- [flags]
                               of the project's own; its stage names are kept unless --stage is given
   --region R                  the local region ARNs resolve in (default us-east-1)
   --account-id N              the local account ARNs resolve in (default 000000000000)
-  --from-assembly             run the project's own synthesized assembly (bundles, template
-                              environment, IAM enforced, isolated function instances)
+  --from-assembly             run the project's own synthesized assembly (the default: bundles,
+                              template environment, IAM enforced, isolated function instances)
   --in-process                the former mode: the TypeScript handlers run in this process
                               (no bundles, no IAM, no isolation)
   --no-hot-reload             do not re-bundle functions when lambdas/ changes
