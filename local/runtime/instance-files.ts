@@ -13,6 +13,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -30,6 +31,8 @@ export interface InstanceFiles {
 const projectRoot = path.resolve(__dirname, '..', '..');
 const instanceSideDir = path.join(__dirname, 'instance-side');
 
+const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
+
 let prepared: InstanceFiles | undefined;
 
 export function instanceFiles(): InstanceFiles {
@@ -40,7 +43,9 @@ export function instanceFiles(): InstanceFiles {
 function prepare(): InstanceFiles {
   const emulatorModules = path.join(projectRoot, 'node_modules');
   const scopes = RUNTIME_PACKAGE_SCOPES.filter((scope) => existsSync(path.join(emulatorModules, scope)));
+  // This file too: it decides how the others are bundled.
   const sources = [
+    __filename,
     path.join(__dirname, 'protocol.ts'),
     ...readdirSync(instanceSideDir).map((f) => path.join(instanceSideDir, f)),
   ]
@@ -82,5 +87,20 @@ function prepare(): InstanceFiles {
     rmSync(workDir, { recursive: true, force: true });
     if (!existsSync(files.mainPath)) throw error;
   }
+  pruneStale(cacheDir, path.basename(finalDir));
   return files;
+}
+
+/** Builds of earlier sources (and abandoned temporary folders), once no running emulator can still use them. */
+function pruneStale(cacheDir: string, current: string): void {
+  const staleBefore = Date.now() - STALE_AFTER_MS;
+  for (const name of readdirSync(cacheDir)) {
+    if (name === current) continue;
+    const folder = path.join(cacheDir, name);
+    try {
+      if (statSync(folder).mtimeMs < staleBefore) rmSync(folder, { recursive: true, force: true });
+    } catch {
+      // Removed by another process meanwhile.
+    }
+  }
 }
