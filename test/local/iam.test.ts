@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   accessDeniedMessage,
   connectionsArn,
@@ -273,4 +274,58 @@ test('refusal wording', () => {
   expect(accessDeniedMessage(who, 'dynamodb:PutItem', T, 'explicit-deny')).toBe(
     `User: ${who} is not authorized to perform: dynamodb:PutItem on resource: ${T} with an explicit deny in an identity-based policy`,
   );
+});
+
+/** A slow, obviously correct reading of IAM's resource matching, to check the fast one against. */
+function referenceMatch(pattern: string, arn: string): boolean {
+  if (pattern === '*') return true;
+  const fields = (text: string) => {
+    const parts = text.split(':');
+    return parts.length < 6 ? null : [...parts.slice(0, 5), parts.slice(5).join(':')];
+  };
+  const p = fields(pattern);
+  const a = fields(arn);
+  if (!p || !a) return false;
+  const glob = (pat: string, text: string): boolean => {
+    if (pat === '') return text === '';
+    const [head, rest] = [pat[0], pat.slice(1)];
+    if (head === '*') return glob(rest, text) || (text !== '' && glob(pat, text.slice(1)));
+    if (text === '') return false;
+    return (head === '?' || head === text[0]) && glob(rest, text.slice(1));
+  };
+  return p.every((part, i) => glob(part, a[i] ?? ''));
+}
+
+test('resource matching agrees with a field-by-field glob on random ARNs and patterns', () => {
+  const field = (pieces: string[]) =>
+    fc.array(fc.constantFrom(...pieces), { maxLength: 4 }).map((p) => p.join(''));
+  const plain = ['a', 'b', 'T', '0', '-', '.', '/'];
+  const wild = [...plain, '*', '?'];
+  // Six fields (sometimes five), the last one free to hold colons and slashes.
+  const arnLike = (pieces: string[]) =>
+    fc
+      .tuple(fc.array(field(pieces), { minLength: 4, maxLength: 5 }), field([...pieces, ':']))
+      .map(([head, last]) => [...head, last].join(':'));
+  // A concrete ARN made from a pattern, so that matches are common, then sometimes altered.
+  const instance = (pattern: string) =>
+    fc.tuple(fc.constantFrom('', 'a', 'b:c', 'T/x'), fc.boolean()).map(([fill, flip]) => {
+      const concrete = pattern.replace(/\*/g, fill).replace(/\?/g, 'a');
+      return flip ? `${concrete}b` : concrete;
+    });
+  const pair = fc.oneof(
+    fc.tuple(arnLike(wild), arnLike(plain)),
+    arnLike(wild).chain((pattern) => fc.tuple(fc.constant(pattern), instance(pattern))),
+  );
+  let matched = 0;
+  fc.assert(
+    fc.property(pair, ([pattern, arn]) => {
+      const expected = referenceMatch(pattern, arn);
+      if (expected) matched++;
+      const policy = [allow(['dynamodb:GetItem'], [pattern])];
+      expect(evaluate(policy, 'dynamodb:GetItem', arn)).toBe(expected ? 'allow' : 'implicit-deny');
+    }),
+    { numRuns: 3000 },
+  );
+  // The generator must produce matches, or the property says little.
+  expect(matched).toBeGreaterThan(300);
 });
