@@ -141,7 +141,10 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): LocalFun
 
   const pools = new Map<string, FunctionPool>();
   const unsupported = new Map<string, string>();
+  if ((options.maxInstancesPerFunction ?? 1) < 1)
+    throw new Error('maxInstancesPerFunction must be at least 1');
   for (const given of options.functions) {
+    if (pools.has(given.id)) throw new Error(`two functions have the id ${given.id}`);
     const definition = given.arn
       ? given
       : { ...given, arn: `arn:aws:lambda:${options.region}:${accountId}:function:${given.functionName}` };

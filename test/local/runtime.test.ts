@@ -285,6 +285,12 @@ describe('local Lambda runtime', () => {
       errorType: 'Runtime.InvalidRuntime',
     });
     await expect(runtime.invoke('RuntimeTest/nope', {})).rejects.toThrow(/unknown function/);
+    expect(() =>
+      createFunctionRuntime({
+        functions: [functions[0], functions[0]].flatMap((f) => (f ? [f] : [])),
+        region: REGION,
+      }),
+    ).toThrow(/two functions have the id RuntimeTest\/cjs/);
     const missing = failure(await runtime.invoke('RuntimeTest/no-code', {}));
     expect(missing).toMatchObject({ kind: 'error', errorType: 'Runtime.StartError' });
     expect(missing.errorMessage).toContain('ENOENT');
