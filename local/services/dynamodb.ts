@@ -125,6 +125,33 @@ export interface DynamoDbFaults {
   readonly throttleError?: 'ProvisionedThroughputExceededException' | 'ThrottlingException';
   /** Share of authorized calls answered with InternalServerError (500), from 0 to 1. @default 0 */
   readonly serverErrorRate?: number;
+  /** Milliseconds added before each authorized call that is let through. @default 0 */
+  readonly latencyMs?: number;
+  /**
+   * Only these operations get faults, e.g. `['PutItem', 'UpdateItem']`.
+   *
+   * @default - every operation
+   */
+  readonly operations?: readonly string[];
+  /**
+   * Only calls that touch one of these tables (physical names) get faults.
+   *
+   * @default - every table
+   */
+  readonly tables?: readonly string[];
+}
+
+/** Whether the faults apply to this call (its operation and the tables of its checks). */
+export function faultsApply(faults: DynamoDbFaults, operation: string, checks: readonly IamCheck[]): boolean {
+  if (faults.operations && !faults.operations.includes(operation)) return false;
+  if (!faults.tables) return true;
+  const wanted = faults.tables;
+  return checks.some((check) => {
+    const at = check.resource.indexOf(':table/');
+    if (at < 0) return false;
+    const name = check.resource.slice(at + ':table/'.length).split('/')[0] ?? '';
+    return wanted.includes(name);
+  });
 }
 
 export function validateFaults(faults: DynamoDbFaults): void {
@@ -135,6 +162,10 @@ export function validateFaults(faults: DynamoDbFaults): void {
     if (rate !== undefined && !(Number.isFinite(rate) && rate >= 0 && rate <= 1)) {
       throw new Error(`dynamodb fault ${name} must be a number from 0 to 1, got ${String(rate)}`);
     }
+  }
+  const latency = faults.latencyMs;
+  if (latency !== undefined && !(Number.isFinite(latency) && latency >= 0 && latency <= 600_000)) {
+    throw new Error(`dynamodb fault latencyMs must be a number from 0 to 600000, got ${String(latency)}`);
   }
 }
 

@@ -25,7 +25,8 @@
  *
  * Fault injection (for chaos runs): a share of authorized DynamoDB calls throttled (400
  * ProvisionedThroughputExceededException or ThrottlingException) or failed (500
- * InternalServerError), set with `faults` at start or `setFaults` at run time.
+ * InternalServerError), or delayed, optionally only for some operations or tables; set with
+ * `faults` at start or `setFaults` at run time.
  */
 import {
   createServer,
@@ -53,6 +54,7 @@ import {
   type DynamoDbBackend,
   type DynamoDbFaults,
   dynamodbChecks,
+  faultsApply,
   type IamCheck,
   InProcessDynalite,
   injectFault,
@@ -306,13 +308,19 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         refuseUnavailable(res, operation);
         return;
       }
-      const fault = injectFault(res, faults.dynamodb ?? {}, random);
-      if (fault === 'throttled') counters.throttled++;
-      if (fault === 'server-error') counters.serverErrors++;
-      if (fault) return;
+      const dynamoFaults = faults.dynamodb;
+      const faulty = dynamoFaults !== undefined && faultsApply(dynamoFaults, operation, checks);
+      if (faulty) {
+        const fault = injectFault(res, dynamoFaults, random);
+        if (fault === 'throttled') counters.throttled++;
+        if (fault === 'server-error') counters.serverErrors++;
+        if (fault) return;
+      }
       // Rare (a table ARN as TableName), so only then is the body written again.
       const forwarded = tableArnsToNames(request) ? Buffer.from(JSON.stringify(request)) : body;
-      forwarder.forward(req, forwarded, res);
+      const latencyMs = faulty ? (dynamoFaults.latencyMs ?? 0) : 0;
+      if (latencyMs > 0) setTimeout(() => forwarder.forward(req, forwarded, res), latencyMs);
+      else forwarder.forward(req, forwarded, res);
       return;
     }
     if (target.startsWith(SECRETS_MANAGER_TARGET_PREFIX)) {

@@ -353,8 +353,35 @@ describe('fault injection', () => {
     expect(denied.name).toBe('AccessDeniedException');
   });
 
-  test('rates outside 0..1 are refused', () => {
+  test('faults can target operations and tables, and delay calls', async () => {
+    services.setFaults({ dynamodb: { serverErrorRate: 1, operations: ['PutItem'] } });
+    await get();
+    const put = ddb('App/Writer').send(
+      new PutItemCommand({ TableName: connections, Item: { pk: { S: 'f1' } } }),
+    );
+    expect((await refusal(put)).name).toBe('InternalServerError');
+
+    services.setFaults({ dynamodb: { throttleRate: 1, tables: [assessments] } });
+    await get();
+    const query = ddb('App/Writer').send(
+      new QueryCommand({
+        TableName: assessments,
+        IndexName: 'active-by-deadline',
+        KeyConditionExpression: 'activeShard = :s',
+        ExpressionAttributeValues: { ':s': { S: 'active#0' } },
+      }),
+    );
+    expect(await refusal(query)).toBeInstanceOf(ProvisionedThroughputExceededException);
+
+    services.setFaults({ dynamodb: { latencyMs: 150 } });
+    const started = Date.now();
+    await get();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  test('rates outside 0..1 and negative latencies are refused', () => {
     expect(() => services.setFaults({ dynamodb: { throttleRate: 2 } })).toThrow(/from 0 to 1/);
+    expect(() => services.setFaults({ dynamodb: { latencyMs: -1 } })).toThrow(/latencyMs/);
   });
 });
 
