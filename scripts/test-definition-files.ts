@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestDefinition } from '../lambdas/core/ports';
-import { parseTestDefinition } from '../lambdas/core/test-definition';
+import { parseTestDefinition, TestDefinitionError } from '../lambdas/core/test-definition';
 
 /** Files, or folders whose `*.json` files are read, in a stable order. */
 export async function readTestDefinitionFiles(paths: readonly string[]): Promise<TestDefinition[]> {
@@ -19,11 +19,13 @@ export async function readTestDefinitionFiles(paths: readonly string[]): Promise
     }
   }
   const problems: string[] = [];
+  const causes: unknown[] = [];
   const definitions: TestDefinition[] = [];
   for (const file of files) {
     try {
       definitions.push(parseTestDefinition(JSON.parse(await readFile(file, 'utf8')), file));
     } catch (error) {
+      causes.push(error);
       problems.push(
         error instanceof SyntaxError
           ? `${file} is not valid JSON: ${error.message}`
@@ -34,6 +36,10 @@ export async function readTestDefinitionFiles(paths: readonly string[]): Promise
   const seen = new Map<string, number>();
   for (const d of definitions) seen.set(d.test_id, (seen.get(d.test_id) ?? 0) + 1);
   for (const [id, count] of seen) if (count > 1) problems.push(`test_id ${id} is defined ${count} times`);
-  if (problems.length > 0) throw new Error(problems.join('\n'));
+  if (problems.length > 0) {
+    const cause =
+      causes.length === 1 ? causes[0] : causes.length > 1 ? new AggregateError(causes) : undefined;
+    throw new TestDefinitionError(problems.join('\n'), cause === undefined ? undefined : { cause });
+  }
   return definitions;
 }

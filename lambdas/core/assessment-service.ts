@@ -6,6 +6,7 @@
 
 import type { AssessmentStatusData, ErrorCode, ServerFrame } from '../../protocol';
 import type { CoreDeps } from './deps';
+import { ContentionError } from './errors';
 import type { Outbound } from './outbound';
 import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
@@ -190,7 +191,7 @@ export class AssessmentService {
       }
       // The current question moved on between the write and the read: try again.
     }
-    throw new Error('submit_answer kept losing races; giving up');
+    throw new ContentionError('submit_answer kept losing races; giving up');
   }
 
   async status(caller: Caller): Promise<ServerFrame[]> {
@@ -257,7 +258,7 @@ export class AssessmentService {
       }
       record = await this.deps.assessments.get(initial.userId, initial.testId);
     }
-    throw new Error(`could not complete assessment ${initial.assessmentId}`);
+    throw new ContentionError(`could not complete assessment ${initial.assessmentId}`);
   }
 
   private async inProgress(

@@ -5,17 +5,18 @@
  * case): splitting a key at its last `_` always gives back the one (user id, test id) pair.
  */
 import { GENERAL_SUFFIX, isValidTestId } from '../../protocol';
+import { InvariantError } from './errors';
 
 export function connectionKey(userId: string, testId: string | null): string {
   if (testId !== null && !isValidTestId(testId)) {
-    throw new Error(`invalid test id: ${JSON.stringify(testId)}`);
+    throw new InvariantError(`invalid test id: ${JSON.stringify(testId)}`);
   }
   return `${userId}_${testId ?? GENERAL_SUFFIX}`;
 }
 
 export function parseConnectionKey(key: string): { userId: string; testId: string | null } {
   const cut = key.lastIndexOf('_');
-  if (cut < 0) throw new Error(`not a connection key: ${JSON.stringify(key)}`);
+  if (cut < 0) throw new InvariantError(`not a connection key: ${JSON.stringify(key)}`);
   const suffix = key.slice(cut + 1);
   return { userId: key.slice(0, cut), testId: suffix === GENERAL_SUFFIX ? null : suffix };
 }

@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot';
 import { isValidTestId } from '../../protocol';
+import { InvalidInputError } from './errors';
 import type { TestDefinition } from './ports';
 
 const text = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(max));
@@ -38,9 +39,7 @@ export const TestDefinitionSchema = v.pipe(
   ),
 );
 
-export class TestDefinitionError extends Error {
-  override name = 'TestDefinitionError';
-}
+export class TestDefinitionError extends InvalidInputError {}
 
 /** Validates one test definition; the error names every bad field by its path. */
 export function parseTestDefinition(input: unknown, source = 'test definition'): TestDefinition {

@@ -1,6 +1,7 @@
 /** Builds what the client sees of tests and assessments. The correct option never leaves here. */
 
 import type { AssessmentSnapshot, CompletedSummary, Progress, QuestionView, TestInfo } from '../../protocol';
+import { InvariantError } from './errors';
 import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
 
@@ -61,7 +62,7 @@ export function snapshotOf(
 }
 
 export function summaryOf(record: AssessmentRecord): CompletedSummary {
-  if (!record.completion) throw new Error(`assessment ${record.assessmentId} is not completed`);
+  if (!record.completion) throw new InvariantError(`assessment ${record.assessmentId} is not completed`);
   return {
     assessment_id: record.assessmentId,
     test_id: record.testId,
