@@ -3,6 +3,7 @@
  * The CDK construct sets these from its typed props; the local stack sets them for itself.
  */
 import * as v from 'valibot';
+import { AUTH_DEADLINE_SECONDS } from './config-rules';
 
 /** Environment variable names, shared with the CDK construct and the local stack. */
 export const ENV = {
@@ -64,8 +65,14 @@ const EnvSchema = v.object({
   [ENV.userIdClaim]: v.optional(nonEmpty, 'sub'),
   [ENV.allowedOrigins]: optionalNonEmpty,
   [ENV.authDeadlineSeconds]: v.optional(
-    v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(7200)),
-    '30',
+    v.pipe(
+      v.string(),
+      v.toNumber(),
+      v.integer(),
+      v.minValue(AUTH_DEADLINE_SECONDS.min),
+      v.maxValue(AUTH_DEADLINE_SECONDS.max),
+    ),
+    String(AUTH_DEADLINE_SECONDS.default),
   ),
   [ENV.deploymentName]: optionalNonEmpty,
   [ENV.dynamodbEndpoint]: v.optional(v.union([v.literal(''), v.pipe(v.string(), v.url())]), ''),

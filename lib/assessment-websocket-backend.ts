@@ -26,6 +26,11 @@ import {
 } from '../lambdas/adapters/dynamodb/table-definitions';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-names';
 import { ENV } from '../lambdas/config';
+import {
+  AUTH_DEADLINE_SECONDS,
+  isValidAuthDeadlineSeconds,
+  STAGE_NAME_PATTERN,
+} from '../lambdas/config-rules';
 import { type FunctionSpec, ROUTES, SCHEDULED_JOBS, type TableAccess } from '../lambdas/routes';
 import { ACCESS_LOG_FORMAT } from './access-log-format';
 import { BackendAlarms } from './backend-alarms';
@@ -209,7 +214,7 @@ export class AssessmentWebSocketBackend extends Construct {
     super(scope, id);
     const stageName = props.stageName ?? 'prod';
     const jwt: JwtVerification = props.jwt ?? { kind: 'hs256' };
-    const authDeadlineSeconds = props.authDeadlineSeconds ?? 30;
+    const authDeadlineSeconds = props.authDeadlineSeconds ?? AUTH_DEADLINE_SECONDS.default;
     const allowedOrigins = props.allowedOrigins ?? [];
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const clientErrorThreshold = props.alarms?.clientErrorThreshold ?? 100;
@@ -526,18 +531,17 @@ function validateProps(props: {
   clientErrorThreshold: number;
 }): void {
   const problems: string[] = [];
-  if (!Token.isUnresolved(props.stageName) && !/^[A-Za-z0-9_-]{1,128}$/.test(props.stageName)) {
+  if (!Token.isUnresolved(props.stageName) && !STAGE_NAME_PATTERN.test(props.stageName)) {
     problems.push(`stageName must match [A-Za-z0-9_-]{1,128}, got '${props.stageName}'`);
   }
   if (
     !Token.isUnresolved(props.authDeadlineSeconds) &&
-    !(
-      Number.isInteger(props.authDeadlineSeconds) &&
-      props.authDeadlineSeconds >= 1 &&
-      props.authDeadlineSeconds <= 7200
-    )
+    !isValidAuthDeadlineSeconds(props.authDeadlineSeconds)
   ) {
-    problems.push(`authDeadlineSeconds must be an integer from 1 to 7200, got ${props.authDeadlineSeconds}`);
+    const { min, max } = AUTH_DEADLINE_SECONDS;
+    problems.push(
+      `authDeadlineSeconds must be an integer from ${min} to ${max}, got ${props.authDeadlineSeconds}`,
+    );
   }
   if (props.jwt.kind === 'jwks' && !Token.isUnresolved(props.jwt.jwksUrl)) {
     if (!isHttpsUrl(props.jwt.jwksUrl)) {

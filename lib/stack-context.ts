@@ -3,6 +3,11 @@
  * value stops synth with a message that names the key, instead of surfacing at deploy or at run time.
  */
 import type { Node } from 'constructs';
+import {
+  AUTH_DEADLINE_SECONDS,
+  isValidAuthDeadlineSeconds,
+  STAGE_NAME_PATTERN,
+} from '../lambdas/config-rules';
 import { isHttpsUrl, isOrigin } from './assessment-websocket-backend';
 
 export const CONTEXT_KEYS = {
@@ -42,7 +47,6 @@ export class ContextError extends Error {
 // make IAM grants miss the secret.
 const SECRET_ARN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
-const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 // arn:<partition>:sns:<region>:<account>:<topic name>; FIFO topic names end in .fifo.
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 
@@ -64,7 +68,7 @@ export function readStackContext(node: Node): StackContext {
   };
 
   const stageName = optionalString(CONTEXT_KEYS.stageName);
-  if (stageName !== undefined && !STAGE_NAME.test(stageName)) {
+  if (stageName !== undefined && !STAGE_NAME_PATTERN.test(stageName)) {
     problems.push(`${CONTEXT_KEYS.stageName} must match [A-Za-z0-9_-]{1,128}, got '${stageName}'`);
   }
 
@@ -170,8 +174,11 @@ function readDeadline(value: unknown, problems: string[]): number | undefined {
   const key = CONTEXT_KEYS.authDeadlineSeconds;
   if (value === undefined || value === null || value === '') return undefined;
   const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 7200) {
-    problems.push(`${key} must be a whole number of seconds from 1 to 7200, got ${JSON.stringify(value)}`);
+  if (!isValidAuthDeadlineSeconds(n)) {
+    const { min, max } = AUTH_DEADLINE_SECONDS;
+    problems.push(
+      `${key} must be a whole number of seconds from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
     return undefined;
   }
   return n;
