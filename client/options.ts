@@ -1,5 +1,5 @@
 /** The client's options resolved once, with their defaults, and the platform defaults behind them. */
-import { isValidTestId } from '../protocol';
+import { IDLE_TIMEOUT_MS, isValidTestId, MAX_CONNECTION_AGE_MS } from '../protocol';
 import { AssessmentClientError } from './errors';
 import type {
   AssessmentClientOptions,
@@ -14,10 +14,11 @@ export const DEFAULTS = {
   baseMs: 1000,
   capMs: 30_000,
   stableAfterMs: 10_000,
-  heartbeatIntervalMs: 5 * 60_000,
+  // Half of API Gateway's idle timeout: one lost heartbeat does not get the connection closed.
+  heartbeatIntervalMs: IDLE_TIMEOUT_MS / 2,
   pongTimeoutMs: 15_000,
-  // API Gateway's maximum connection age is 2 h: hand over 5 minutes before it.
-  maxConnectionAgeMs: 115 * 60_000,
+  // Hand over to a new connection 5 minutes before API Gateway closes this one.
+  maxConnectionAgeMs: MAX_CONNECTION_AGE_MS - 5 * 60_000,
   requestTimeoutMs: 15_000,
   maxOutboxEntries: 100,
   refreshBeforeExpiryMs: 60_000,

@@ -4,6 +4,7 @@
  * them, one at a time and with their original request_id, after every successful auth; the
  * server stores an answer once, whatever the number of resends.
  */
+import { REQUEST_ID_MAX_LENGTH } from '../protocol';
 import type { StorageLike } from './types';
 
 export interface OutboxEntry {
@@ -170,7 +171,7 @@ function isEntry(value: unknown): value is OutboxEntry {
   return (
     typeof v.request_id === 'string' &&
     v.request_id.length > 0 &&
-    v.request_id.length <= 64 &&
+    v.request_id.length <= REQUEST_ID_MAX_LENGTH &&
     typeof v.question_id === 'string' &&
     typeof v.selected_option === 'string' &&
     typeof v.created_at === 'number' &&
