@@ -17,6 +17,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -73,6 +74,11 @@ export interface AssemblyStackOptions {
   readonly environmentFor?: (fn: LocalFunction) => Readonly<Record<string, string>>;
   /** Extra HTTP routes on the first API's port (the project's demo page and dev tokens). */
   readonly extraHttp?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /**
+   * Concurrent instances per function; beyond it events wait for a free instance (Lambda would
+   * start more, but on a laptop more processes than cores only add switching). @default 2 x CPUs, at least 4
+   */
+  readonly maxInstancesPerFunction?: number;
   /** Notable events (cold starts, failures, refusals). @default none */
   readonly log?: (line: string) => void;
   /** What the functions print. @default none */
@@ -312,6 +318,7 @@ async function start(
     outboundRoutes: served.map((api) => ({ host: api.domainName, target: `http://127.0.0.1:${api.port}` })),
     log: options.functionLog ?? (() => {}),
     lifecycleLogs: false,
+    maxInstancesPerFunction: options.maxInstancesPerFunction ?? Math.max(4, 2 * availableParallelism()),
   });
   cleanups.push(() => runtime.stop());
   const nameOf = new Map(functions.map((fn) => [fn.id, fn.functionName]));

@@ -78,6 +78,8 @@ export interface LocalStackOptions {
   readonly hotReload?: boolean;
   /** Print what the functions log. @default true unless quiet */
   readonly functionLogs?: boolean;
+  /** Concurrent instances per function (see assembly-stack.ts). */
+  readonly maxInstancesPerFunction?: number;
 }
 
 export interface ServedApiSummary {
@@ -424,6 +426,9 @@ async function startFromAssembly(
       ? {
           extraHttp: (req, res) => handleDevTokenRequest(req, res, jwtSecret) || demo(req, res),
         }
+      : {}),
+    ...(options.maxInstancesPerFunction !== undefined
+      ? { maxInstancesPerFunction: options.maxInstancesPerFunction }
       : {}),
     log,
     functionLog,

@@ -39,7 +39,9 @@ const USAGE = `Usage: npm start -- [flags]
   --in-process                the former mode: the TypeScript handlers run in this process
                               (no bundles, no IAM, no isolation)
   --no-hot-reload             do not re-bundle functions when lambdas/ changes
-  --no-function-logs          do not print what the functions log`;
+  --no-function-logs          do not print what the functions log
+  --max-instances N           concurrent instances per function (default 2 x CPUs, at least 4);
+                              beyond it events wait for a free instance`;
 
 function numberFlag(values: Record<string, unknown>, name: string): number | undefined {
   const raw = values[name];
@@ -143,6 +145,7 @@ async function main(): Promise<void> {
       'from-assembly': { type: 'boolean' },
       'no-hot-reload': { type: 'boolean' },
       'no-function-logs': { type: 'boolean' },
+      'max-instances': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -156,6 +159,10 @@ async function main(): Promise<void> {
   const idleSeconds = numberFlag(values, 'idle-timeout-seconds');
   const maxSeconds = numberFlag(values, 'max-connection-seconds');
   const sweepMs = numberFlag(values, 'sweep-interval-ms');
+  const maxInstances = numberFlag(values, 'max-instances');
+  if (maxInstances !== undefined && (!Number.isInteger(maxInstances) || maxInstances < 1)) {
+    throw new Error('--max-instances must be a whole number of at least 1');
+  }
   const assembly = values.assembly;
   const accountId = values['account-id'];
   if (accountId !== undefined && !/^\d{12}$/.test(accountId)) {
@@ -193,6 +200,7 @@ async function main(): Promise<void> {
     ...(values['from-assembly'] ? { inProcess: false } : {}),
     ...(values['no-hot-reload'] ? { hotReload: false } : {}),
     ...(values['no-function-logs'] ? { functionLogs: false } : {}),
+    ...(maxInstances !== undefined ? { maxInstancesPerFunction: maxInstances } : {}),
     quiet: values.quiet ?? false,
   });
 
