@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RATE_LIMIT } from '../protocol';
+import { HttpAiService } from './adapters/ai/http-ai-service';
 import { ApiGatewayNotifier } from './adapters/apigateway/notifier';
 import { DynamoAssessmentStore } from './adapters/dynamodb/assessment-store';
 import { createDocumentClient } from './adapters/dynamodb/client';
@@ -82,6 +83,9 @@ export function buildRuntime(config: AppConfig, options: RuntimeOptions = {}): R
     ids: { newId: () => randomUUID() },
     telemetry,
     settings: { allowedOrigins: config.allowedOrigins, authDeadlineSeconds: config.authDeadlineSeconds },
+    ...(config.aiService
+      ? { ai: new HttpAiService({ baseUrl: config.aiService.url, timeoutMs: config.aiService.timeoutMs }) }
+      : {}),
     ...options.overrides,
   };
   return { core: createCore(deps), telemetry };

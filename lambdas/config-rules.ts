@@ -13,3 +13,10 @@ export function isValidAuthDeadlineSeconds(value: number): boolean {
 
 /** API Gateway's rule for stage names. */
 export const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Milliseconds one attempt of a call to the AI service may take. A call tries up to 3 times within
+ * the 6 s an invocation may spend on the service (lambdas/core/ai-thread.ts), inside the routes'
+ * 10 s Lambda timeout.
+ */
+export const AI_SERVICE_TIMEOUT_MS = { min: 100, max: 5000, default: 2000 } as const;

@@ -3,7 +3,7 @@
  * The CDK construct sets these from its typed props; the local stack sets them for itself.
  */
 import * as v from 'valibot';
-import { AUTH_DEADLINE_SECONDS } from './config-rules';
+import { AI_SERVICE_TIMEOUT_MS, AUTH_DEADLINE_SECONDS } from './config-rules';
 
 /** Environment variable names, shared with the CDK construct and the local stack. */
 export const ENV = {
@@ -28,6 +28,10 @@ export const ENV = {
   deploymentName: 'DEPLOYMENT_NAME',
   /** Local only: a DynamoDB endpoint such as http://127.0.0.1:4567. */
   dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
+  /** Base URL of the AI service that keeps a thread per attempt; unset or empty: no AI service. */
+  aiServiceUrl: 'AI_SERVICE_URL',
+  /** Timeout of one attempt of a call to the AI service, in milliseconds. */
+  aiServiceTimeoutMs: 'AI_SERVICE_TIMEOUT_MS',
 } as const;
 
 export type JwtConfig =
@@ -43,6 +47,7 @@ export interface AppConfig {
   authDeadlineSeconds: number;
   dynamodbEndpoint?: string;
   deploymentName?: string;
+  aiService?: { url: string; timeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -76,6 +81,23 @@ const EnvSchema = v.object({
   ),
   [ENV.deploymentName]: optionalNonEmpty,
   [ENV.dynamodbEndpoint]: v.optional(v.union([v.literal(''), v.pipe(v.string(), v.url())]), ''),
+  [ENV.aiServiceUrl]: v.optional(
+    v.union([
+      v.literal(''),
+      v.pipe(v.string(), v.url(), v.check(isHttpUrl, 'the AI service URL must be http:// or https://')),
+    ]),
+    '',
+  ),
+  [ENV.aiServiceTimeoutMs]: v.optional(
+    v.pipe(
+      v.string(),
+      v.toNumber(),
+      v.integer(),
+      v.minValue(AI_SERVICE_TIMEOUT_MS.min),
+      v.maxValue(AI_SERVICE_TIMEOUT_MS.max),
+    ),
+    String(AI_SERVICE_TIMEOUT_MS.default),
+  ),
 });
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
@@ -118,5 +140,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authDeadlineSeconds: e[ENV.authDeadlineSeconds],
     ...(e[ENV.dynamodbEndpoint] ? { dynamodbEndpoint: e[ENV.dynamodbEndpoint] } : {}),
     ...(e[ENV.deploymentName] ? { deploymentName: e[ENV.deploymentName] } : {}),
+    ...(e[ENV.aiServiceUrl]
+      ? { aiService: { url: e[ENV.aiServiceUrl], timeoutMs: e[ENV.aiServiceTimeoutMs] } }
+      : {}),
   };
+}
+
+function isHttpUrl(value: string): boolean {
+  const { protocol } = new URL(value);
+  return protocol === 'http:' || protocol === 'https:';
 }

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -45,6 +45,16 @@ export class AssessmentStack extends Stack {
       ...(context.allowedOrigins !== undefined ? { allowedOrigins: context.allowedOrigins } : {}),
       ...(context.authDeadlineSeconds !== undefined
         ? { authDeadlineSeconds: context.authDeadlineSeconds }
+        : {}),
+      ...(context.aiService !== undefined
+        ? {
+            aiService: {
+              url: context.aiService.url,
+              ...(context.aiService.timeoutMs !== undefined
+                ? { timeout: Duration.millis(context.aiService.timeoutMs) }
+                : {}),
+            },
+          }
         : {}),
       alarms: {
         enabled: context.alarms ?? true,

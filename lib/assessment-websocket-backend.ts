@@ -27,6 +27,7 @@ import {
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-names';
 import { ENV } from '../lambdas/config';
 import {
+  AI_SERVICE_TIMEOUT_MS,
   AUTH_DEADLINE_SECONDS,
   isValidAuthDeadlineSeconds,
   STAGE_NAME_PATTERN,
@@ -176,6 +177,26 @@ export interface AssessmentWebSocketBackendProps {
    * @default true
    */
   readonly dashboard?: boolean;
+
+  /**
+   * The AI service that keeps one thread per attempt (docs/architecture.md, "The AI service").
+   *
+   * @default - none: thread ids are local names and answers go nowhere else
+   */
+  readonly aiService?: AiServiceOptions;
+}
+
+/** Where the functions reach the AI service; they call it over the internet, with no extra IAM grant. */
+export interface AiServiceOptions {
+  /** HTTPS base URL of the service's API, e.g. `https://ai.example.com/v1`. */
+  readonly url: string;
+
+  /**
+   * Timeout of one attempt of a call; a call tries up to 3 times, within 6 s per invocation.
+   *
+   * @default Duration.seconds(2)
+   */
+  readonly timeout?: Duration;
 }
 
 const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 500, burstLimit: 1000 };
@@ -291,6 +312,7 @@ export class AssessmentWebSocketBackend extends Construct {
       userIdClaim: props.userIdClaim ?? 'sub',
       jwtIssuer: props.jwtIssuer,
       jwtAudience: props.jwtAudience,
+      aiService: props.aiService,
     });
     const functionOptions = { environment, logRetention, memorySize: props.memorySize ?? 256 };
 
@@ -347,6 +369,7 @@ export class AssessmentWebSocketBackend extends Construct {
       userIdClaim: string;
       jwtIssuer: string | undefined;
       jwtAudience: string | undefined;
+      aiService: AiServiceOptions | undefined;
     },
   ): Record<string, string> {
     // Every function gets the whole configuration: lambdas/config.ts validates all of it at cold
@@ -374,6 +397,12 @@ export class AssessmentWebSocketBackend extends Construct {
     if (options.jwtIssuer) env[ENV.jwtIssuer] = options.jwtIssuer;
     if (options.jwtAudience) env[ENV.jwtAudience] = options.jwtAudience;
     if (options.allowedOrigins.length > 0) env[ENV.allowedOrigins] = options.allowedOrigins.join(',');
+    if (options.aiService) {
+      env[ENV.aiServiceUrl] = options.aiService.url;
+      if (options.aiService.timeout) {
+        env[ENV.aiServiceTimeoutMs] = String(options.aiService.timeout.toMilliseconds());
+      }
+    }
     return env;
   }
 
@@ -529,6 +558,7 @@ function validateProps(props: {
   allowedOrigins: readonly string[];
   userIdClaim?: string;
   clientErrorThreshold: number;
+  aiService?: AiServiceOptions;
 }): void {
   const problems: string[] = [];
   if (!Token.isUnresolved(props.stageName) && !STAGE_NAME_PATTERN.test(props.stageName)) {
@@ -563,6 +593,20 @@ function validateProps(props: {
   }
   if (props.userIdClaim !== undefined && props.userIdClaim.trim() === '') {
     problems.push('userIdClaim must not be empty');
+  }
+  if (props.aiService) {
+    const { url, timeout } = props.aiService;
+    if (!Token.isUnresolved(url) && !isHttpsUrl(url)) {
+      problems.push(`aiService.url must be an https URL, got '${url}'`);
+    }
+    if (timeout && !timeout.isUnresolved()) {
+      const ms = timeout.toMilliseconds();
+      if (ms < AI_SERVICE_TIMEOUT_MS.min || ms > AI_SERVICE_TIMEOUT_MS.max) {
+        problems.push(
+          `aiService.timeout must be from ${AI_SERVICE_TIMEOUT_MS.min} ms to ${AI_SERVICE_TIMEOUT_MS.max} ms, got ${ms} ms`,
+        );
+      }
+    }
   }
   if (problems.length > 0) {
     throw new Error(`AssessmentWebSocketBackend: ${problems.join('; ')}`);

@@ -4,6 +4,7 @@
  */
 import type { Node } from 'constructs';
 import {
+  AI_SERVICE_TIMEOUT_MS,
   AUTH_DEADLINE_SECONDS,
   isValidAuthDeadlineSeconds,
   STAGE_NAME_PATTERN,
@@ -21,6 +22,8 @@ export const CONTEXT_KEYS = {
   authDeadlineSeconds: 'authDeadlineSeconds',
   alarms: 'alarms',
   alarmTopicArn: 'alarmTopicArn',
+  aiServiceUrl: 'aiServiceUrl',
+  aiServiceTimeoutMs: 'aiServiceTimeoutMs',
 } as const;
 
 export type JwtContext = { kind: 'hs256'; secretArn?: string } | { kind: 'jwks'; jwksUrl: string };
@@ -37,6 +40,8 @@ export interface StackContext {
   readonly alarms?: boolean;
   /** SNS topic the alarms notify. */
   readonly alarmTopicArn?: string;
+  /** The AI service that keeps a thread per attempt; absent: none. */
+  readonly aiService?: { readonly url: string; readonly timeoutMs?: number };
 }
 
 export class ContextError extends Error {
@@ -113,6 +118,8 @@ export function readStackContext(node: Node): StackContext {
     }
   }
 
+  const aiService = readAiService(optionalString(CONTEXT_KEYS.aiServiceUrl), get, problems);
+
   if (problems.length > 0) {
     throw new ContextError(`Invalid CDK context:\n  - ${problems.join('\n  - ')}`);
   }
@@ -126,7 +133,42 @@ export function readStackContext(node: Node): StackContext {
     ...(authDeadlineSeconds !== undefined ? { authDeadlineSeconds } : {}),
     ...(alarms !== undefined ? { alarms } : {}),
     ...(alarmTopicArn !== undefined ? { alarmTopicArn } : {}),
+    ...(aiService !== undefined ? { aiService } : {}),
   };
+}
+
+function readAiService(
+  url: string | undefined,
+  get: (key: string) => unknown,
+  problems: string[],
+): StackContext['aiService'] {
+  const timeoutKey = CONTEXT_KEYS.aiServiceTimeoutMs;
+  const rawTimeout = get(timeoutKey);
+  const timeoutSet = rawTimeout !== undefined && rawTimeout !== null && rawTimeout !== '';
+  let timeoutMs: number | undefined;
+  if (timeoutSet) {
+    const n =
+      typeof rawTimeout === 'number'
+        ? rawTimeout
+        : typeof rawTimeout === 'string'
+          ? Number(rawTimeout.trim())
+          : Number.NaN;
+    if (Number.isInteger(n) && n >= AI_SERVICE_TIMEOUT_MS.min && n <= AI_SERVICE_TIMEOUT_MS.max)
+      timeoutMs = n;
+    else
+      problems.push(
+        `${timeoutKey} must be a whole number of milliseconds from ${AI_SERVICE_TIMEOUT_MS.min} to ${AI_SERVICE_TIMEOUT_MS.max}, got ${JSON.stringify(rawTimeout)}`,
+      );
+  }
+  if (url === undefined) {
+    if (timeoutSet) problems.push(`${timeoutKey} is set but ${CONTEXT_KEYS.aiServiceUrl} is not`);
+    return undefined;
+  }
+  if (!isHttpsUrl(url)) {
+    problems.push(`${CONTEXT_KEYS.aiServiceUrl} must be an https URL, got '${url}'`);
+    return undefined;
+  }
+  return { url, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
 }
 
 /** true/false from cdk.json, or the strings 'true'/'false' from `-c`. */

@@ -5,6 +5,7 @@
  */
 
 import type { AssessmentStatusData, ErrorCode, ServerFrame } from '../../protocol';
+import { AiThreads } from './ai-thread';
 import type { CoreDeps } from './deps';
 import { ContentionError } from './errors';
 import type { Outbound } from './outbound';
@@ -12,7 +13,7 @@ import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
 import { progressOf, questionView, scoreOf, snapshotOf, summaryOf, testInfoOf } from './views';
 
-type Deps = Pick<CoreDeps, 'assessments' | 'clock' | 'ids' | 'telemetry'>;
+type Deps = Pick<CoreDeps, 'assessments' | 'clock' | 'ids' | 'telemetry' | 'ai'>;
 
 /** How often an operation re-reads and retries after losing a race to another writer. */
 const MAX_ATTEMPTS = 5;
@@ -23,6 +24,11 @@ export interface Caller {
   /** The epoch of the caller's connection: its writes hold only while no later connection does. */
   epoch: number;
   requestId?: string;
+  /**
+   * Sends frames to the caller at once. A turn of the AI service can take seconds, so an answer's
+   * own frames go out before it; without this they are returned together with the AI's.
+   */
+  reply?: (frames: ServerFrame[]) => Promise<unknown>;
 }
 
 /**
@@ -37,23 +43,30 @@ export class ReplacedConnectionError extends Error {
 }
 
 export class AssessmentService {
+  private readonly ai: AiThreads;
+
   constructor(
     private readonly deps: Deps,
     private readonly outbound: Pick<Outbound, 'frame' | 'error'>,
-  ) {}
+  ) {
+    this.ai = new AiThreads(deps, outbound);
+  }
 
   testInfo(caller: Caller): ServerFrame[] {
     return [this.outbound.frame('test_info', testInfoOf(caller.test), caller.requestId)];
   }
 
   async start(caller: Caller): Promise<ServerFrame[]> {
+    const assessmentId = this.deps.ids.newId();
+    // The AI service's thread is named here and stored with the attempt before anything uses it.
+    const thread = await this.threadFor(caller, assessmentId);
     const now = this.deps.clock.now();
     const result = await this.deps.assessments.create({
       userId: caller.userId,
       testId: caller.test.test_id,
-      assessmentId: this.deps.ids.newId(),
-      // The AI service's thread is named here and stored with the attempt before anything uses it.
-      threadId: `thread_${this.deps.ids.newId()}`,
+      assessmentId,
+      threadId: thread.threadId,
+      ...(thread.ai ? { aiTurnsDelivered: 0 } : {}),
       startedAtMs: now,
       deadlineMs: now + caller.test.duration_seconds * 1000,
       total: caller.test.questions.length,
@@ -82,7 +95,26 @@ export class AssessmentService {
     ];
     if (snapshot.current_question)
       frames.push(this.outbound.frame('question', snapshot.current_question, caller.requestId));
+    if (created && thread.unavailable) frames.push(this.ai.notice(caller.requestId));
     return frames;
+  }
+
+  /**
+   * The thread of a new attempt. With an AI service the service creates it, unless the attempt
+   * exists already (a repeated start makes no thread); if the service fails, a local name, and
+   * the attempt runs without the service.
+   */
+  private async threadFor(
+    caller: Caller,
+    assessmentId: string,
+  ): Promise<{ threadId: string; ai: boolean; unavailable: boolean }> {
+    const local = { threadId: `thread_${this.deps.ids.newId()}`, ai: false, unavailable: false };
+    if (!this.ai.configured) return local;
+    if (await this.deps.assessments.get(caller.userId, caller.test.test_id)) return local;
+    const opened = await this.ai.open(assessmentId, caller.test.test_id);
+    return opened
+      ? { threadId: opened.threadId, ai: true, unavailable: false }
+      : { ...local, unavailable: true };
   }
 
   async currentQuestion(caller: Caller): Promise<ServerFrame[]> {
@@ -144,7 +176,7 @@ export class AssessmentService {
         const frames = [this.feedback(questionId, false, stored, requestId)];
         const next = questionView(test, stored.answeredCount, stored, this.deps.clock.now());
         if (next) frames.push(this.outbound.frame('question', next, requestId));
-        return frames;
+        return this.withAiTurns(caller, frames, stored);
       }
 
       // The conditional write refused: read the attempt to tell the client exactly why.
@@ -213,7 +245,21 @@ export class AssessmentService {
     const finished = deadlinePassed
       ? await this.finish(record, caller.test, 'time_up')
       : await this.finish(record, caller.test, 'submitted', caller.epoch);
-    return [this.outbound.frame('assessment_completed', summaryOf(finished), caller.requestId)];
+    const frames = [this.outbound.frame('assessment_completed', summaryOf(finished), caller.requestId)];
+    // A last answer whose turn failed gets its turn now (the sweep does not retry turns).
+    return this.withAiTurns(caller, frames, finished);
+  }
+
+  /** The caller's frames, then the AI thread's for stored answers it has not received yet. */
+  private async withAiTurns(
+    caller: Caller,
+    frames: ServerFrame[],
+    record: AssessmentRecord,
+  ): Promise<ServerFrame[]> {
+    if (!this.ai.hasBacklog(record)) return frames;
+    if (!caller.reply) return [...frames, ...(await this.ai.deliver(record, caller.test, caller.requestId))];
+    await caller.reply(frames);
+    return this.ai.deliver(record, caller.test, caller.requestId);
   }
 
   /** Finishes an in-progress assessment whose deadline has passed; returns the current record. */

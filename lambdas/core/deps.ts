@@ -1,4 +1,5 @@
 import type {
+  AiService,
   AssessmentStore,
   Clock,
   ConnectionNotifier,
@@ -21,6 +22,8 @@ export interface CoreDeps {
   clock: Clock;
   ids: IdGenerator;
   telemetry: Telemetry;
+  /** The AI service that keeps a thread per attempt; absent when none is configured. */
+  ai?: AiService;
   settings: CoreSettings;
 }
 

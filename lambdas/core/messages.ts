@@ -67,6 +67,7 @@ async function framesFor(
     test,
     epoch: connection.auth.epoch,
     ...(requestId ? { requestId } : {}),
+    reply: (frames) => outbound.send(connectionId, ...frames),
   };
   try {
     return await dispatch(lifecycle, caller, message);

@@ -161,6 +161,11 @@ export interface AssessmentRecord {
   requestIds: Record<string, AnswerRecord>;
   completion?: { reason: 'submitted' | 'time_up'; score: number; completedAtMs: number };
   /**
+   * Only for attempts with an AI thread: how many stored answers, in question order, the thread
+   * has received. Absent when the thread id is a local name (no AI service, or it failed at start).
+   */
+  aiTurnsDelivered?: number;
+  /**
    * The epoch of the latest connection bound to this attempt (see ConnectionAuth.epoch). A write
    * that carries a smaller epoch comes from a replaced connection and is refused.
    */
@@ -225,6 +230,59 @@ export interface AssessmentStore {
   recordAnswer(write: AnswerWrite): Promise<AssessmentRecord | null>;
   /** Finishes an in-progress assessment; null when it is no longer in that state. */
   complete(write: CompletionWrite): Promise<AssessmentRecord | null>;
+  /**
+   * Raises the attempt's AI turn count to `delivered`, never lowers it; changes nothing for an
+   * attempt without an AI thread, or for none at all.
+   */
+  recordAiTurns(userId: string, testId: string, delivered: number): Promise<void>;
   /** In-progress assessments whose deadline is at or before `nowMs` (a query, not a scan). */
   findOverdue(nowMs: number, limit: number): Promise<{ userId: string; testId: string }[]>;
+}
+
+// ---- the AI service -----------------------------------------------------------------------
+
+/** One stored answer, as the AI service's thread receives it. The correct option is never sent. */
+export interface AiAnswer {
+  requestId: string;
+  questionId: string;
+  questionIndex: number;
+  questionText: string;
+  options: string[];
+  selectedOption: string;
+}
+
+/** The AI service's reply to one answer: feedback, and possibly a generated follow-up question. */
+export interface AiReply {
+  /** The turn's number in its thread, from 1. */
+  turn: number;
+  feedback: string;
+  nextQuestion?: { text: string };
+}
+
+export interface AiCallOptions {
+  /** Aborts the call (and its retries) when the caller's own time budget runs out. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The external AI service that keeps one thread per attempt. Failures reject (the adapter's own
+ * error classes); the core then carries on without it and tells the client with a notice.
+ */
+export interface AiService {
+  /** Opens the thread of an attempt. A retry with the same idempotency key returns the same thread. */
+  createThread(
+    attempt: { assessmentId: string; testId: string },
+    idempotencyKey: string,
+    options?: AiCallOptions,
+  ): Promise<{ threadId: string }>;
+  /**
+   * Adds one answer to the thread. The idempotency key is unique per stored answer across every
+   * thread, so a retried send never makes a second turn.
+   */
+  sendAnswer(
+    threadId: string,
+    answer: AiAnswer,
+    idempotencyKey: string,
+    options?: AiCallOptions,
+  ): Promise<AiReply>;
 }

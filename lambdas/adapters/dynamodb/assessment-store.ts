@@ -56,6 +56,7 @@ function toRecord(item: AssessmentItem): AssessmentRecord {
     answers: fromStoredMap(item.answers),
     requestIds: fromStoredMap(item.requestIds),
     ...(typeof item.holderEpoch === 'number' ? { holderEpoch: item.holderEpoch } : {}),
+    ...(typeof item.aiTurnsDelivered === 'number' ? { aiTurnsDelivered: item.aiTurnsDelivered } : {}),
     ...(item.status === 'completed' && item.completionReason
       ? {
           completion: {
@@ -222,6 +223,24 @@ export class DynamoAssessmentStore implements AssessmentStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
+  }
+
+  async recordAiTurns(userId: string, testId: string, delivered: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: connectionKey(userId, testId) },
+          UpdateExpression: 'SET aiTurnsDelivered = :delivered',
+          // False when the attribute is absent: only attempts with an AI thread carry the count,
+          // and a slower request that delivered fewer turns never lowers it.
+          ConditionExpression: 'aiTurnsDelivered < :delivered',
+          ExpressionAttributeValues: { ':delivered': delivered },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   /** The updated record, or null when the write's condition did not hold. */

@@ -198,6 +198,12 @@ export class InMemoryAssessmentStore implements AssessmentStore {
     record.completion = { reason: write.reason, score: write.score, completedAtMs: write.completedAtMs };
     return clone(record);
   }
+  async recordAiTurns(userId: string, testId: string, delivered: number): Promise<void> {
+    const record = this.records.get(this.key(userId, testId));
+    if (record?.aiTurnsDelivered !== undefined && record.aiTurnsDelivered < delivered) {
+      record.aiTurnsDelivered = delivered;
+    }
+  }
   async findOverdue(nowMs: number, limit: number): Promise<{ userId: string; testId: string }[]> {
     return [...this.records.values()]
       .filter((r) => r.status === 'in_progress' && r.deadlineMs <= nowMs)
