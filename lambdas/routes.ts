@@ -53,9 +53,11 @@ export interface ScheduledJobSpec extends FunctionSpec {
 
 /**
  * Every function that posts to a connection may meet a 410: the clean-up deletes the gone
- * connection's record and, if it still points there, its key mapping (a conditional delete).
+ * connection's record and releases its key mapping if it still points there (a conditional
+ * update, which keeps the key's history). Counting a frame against the connection's budget is an
+ * atomic update too.
  */
-const FORGETS_GONE_CONNECTIONS: TableAccess = ['DeleteItem'];
+const FORGETS_GONE_CONNECTIONS: TableAccess = ['DeleteItem', 'UpdateItem'];
 
 export const ROUTES: readonly RouteSpec[] = [
   {
@@ -72,10 +74,12 @@ export const ROUTES: readonly RouteSpec[] = [
     name: 'auth',
     entry: 'lambdas/handlers/auth.ts',
     tables: {
-      // Reads the connection, writes it authenticated and claims the key (puts), closes and
-      // forgets a replaced connection.
-      connections: ['GetItem', 'PutItem', ...FORGETS_GONE_CONNECTIONS],
-      // Binds the attempt's holder, reads it for recovery, finishes it when its time is up.
+      // Reads the connection, counts the frame, binds the socket to its user, claims the key and
+      // marks the connection authenticated (conditional updates); reads the record again when the
+      // bind is refused, to say why; closes and forgets a replaced connection.
+      connections: ['GetItem', ...FORGETS_GONE_CONNECTIONS],
+      // Binds the attempt's holder (returning the attempt for recovery), finishes it when its time
+      // is up; reads it when the bind is refused.
       assessments: ['GetItem', 'UpdateItem'],
       tests: ['GetItem'],
     },
@@ -87,8 +91,7 @@ export const ROUTES: readonly RouteSpec[] = [
     name: 'message',
     entry: 'lambdas/handlers/message.ts',
     tables: {
-      // Reads the connection and counts the frame against its budget (an atomic update).
-      connections: ['GetItem', 'UpdateItem', ...FORGETS_GONE_CONNECTIONS],
+      connections: ['GetItem', ...FORGETS_GONE_CONNECTIONS],
       // Starts an attempt (conditional put), records answers and completes it (conditional updates).
       assessments: ['GetItem', 'PutItem', 'UpdateItem'],
       tests: ['GetItem'],
@@ -109,7 +112,7 @@ export const ROUTES: readonly RouteSpec[] = [
     routeKey: '$default',
     name: 'default',
     entry: 'lambdas/handlers/default.ts',
-    // Replies only; a 410 on the reply cleans up.
+    // Counts the frame, replies; a 410 on the reply cleans up.
     tables: { connections: FORGETS_GONE_CONNECTIONS },
     manageConnections: true,
     readsJwtSecret: false,

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import { ApiGatewayNotifier } from '../../lambdas/adapters/apigateway/notifier';
 import { createDocumentClient } from '../../lambdas/adapters/dynamodb/client';
@@ -18,6 +19,7 @@ import { putTestDefinition } from '../../lambdas/adapters/dynamodb/test-catalog'
 import { ManualClock } from '../../lambdas/adapters/memory';
 import { buildRuntime } from '../../lambdas/composition';
 import { loadConfig } from '../../lambdas/config';
+import { connectionKey } from '../../lambdas/core/connection-key';
 import type { CoreDeps } from '../../lambdas/core/deps';
 import { routeHandlers } from '../../lambdas/handlers/route-handlers';
 import { type FunctionSpec, ROUTES, SCHEDULED_JOBS } from '../../lambdas/routes';
@@ -299,6 +301,23 @@ test('every route and job runs a whole lifecycle with exactly its synthesized gr
   const back = await connect();
   await auth(back, 'student-3');
   expect(types(back)).toEqual(expect.arrayContaining(['auth_success', 'assessment_completed']));
+
+  // A later claim already holds the attempt (how a race between two auths of one key ends): the
+  // holder bind is refused, and auth reads the attempt instead.
+  const racer = await connect();
+  await auth(racer, 'student-5');
+  await message(racer, { type: 'start_assessment', request_id: 's5' });
+  await dynamo.doc.send(
+    new UpdateCommand({
+      TableName: dynamo.tables.assessments,
+      Key: { pk: connectionKey('student-5', QUIZ.test_id) },
+      UpdateExpression: 'SET holderEpoch = :later',
+      ExpressionAttributeValues: { ':later': Number.MAX_SAFE_INTEGER },
+    }),
+  );
+  const loser = await connect();
+  await auth(loser, 'student-5');
+  expect(types(loser)).toContain('auth_success');
 
   // Replies to connections that are gone (410) clean up their records, on every route that replies.
   const quiet = await connect();
