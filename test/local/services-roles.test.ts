@@ -189,7 +189,7 @@ beforeAll(async () => {
     handlers[spec.name] = routeHandlers(() => runtime);
   }
   await putTestDefinition(dynamo.doc, dynamo.tables.tests, QUIZ);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await new Promise<void>((resolve) => management?.close(() => resolve()));
