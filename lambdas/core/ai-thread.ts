@@ -18,7 +18,7 @@
 import type { ServerFrame } from '../../protocol';
 import type { CoreDeps } from './deps';
 import type { Outbound } from './outbound';
-import type { AiService, AssessmentRecord, TestDefinition } from './ports';
+import type { AssessmentRecord, TestDefinition } from './ports';
 
 /**
  * Time one invocation may spend on the AI service, retries included; a route's Lambda has 10 s
@@ -26,7 +26,7 @@ import type { AiService, AssessmentRecord, TestDefinition } from './ports';
  */
 export const AI_BUDGET_MS = 6000;
 
-type Deps = Pick<CoreDeps, 'assessments' | 'telemetry'> & { ai?: AiService | undefined };
+type Deps = Pick<CoreDeps, 'assessments' | 'telemetry' | 'ai'>;
 
 export class AiThreads {
   constructor(

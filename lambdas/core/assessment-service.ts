@@ -28,7 +28,7 @@ export interface Caller {
    * Sends frames to the caller at once. A turn of the AI service can take seconds, so an answer's
    * own frames go out before it; without this they are returned together with the AI's.
    */
-  reply?: (frames: ServerFrame[]) => Promise<unknown>;
+  reply?: (frames: ServerFrame[]) => Promise<'sent' | 'gone'>;
 }
 
 /**
@@ -258,8 +258,10 @@ export class AssessmentService {
   ): Promise<ServerFrame[]> {
     if (!this.ai.hasBacklog(record)) return frames;
     if (!caller.reply) return [...frames, ...(await this.ai.deliver(record, caller.test, caller.requestId))];
-    await caller.reply(frames);
-    return this.ai.deliver(record, caller.test, caller.requestId);
+    const sent = await caller.reply(frames);
+    const turns = await this.ai.deliver(record, caller.test, caller.requestId);
+    // A socket that went away was forgotten already: its turns are made, their frames dropped.
+    return sent === 'gone' ? [] : turns;
   }
 
   /** Finishes an in-progress assessment whose deadline has passed; returns the current record. */

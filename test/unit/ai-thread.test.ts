@@ -155,6 +155,16 @@ describe('with an AI service', () => {
     expect(ai.turnsOf('ai-thread-1')).toEqual(['q1', 'q2']);
   });
 
+  test('a socket gone before the turn: the turn is made, its frames go nowhere', async () => {
+    const ai = new InMemoryAiService();
+    const s = await student(ai);
+    await s.start();
+    s.deps.notifier.gone.add(s.conn.id);
+    expect(await s.answer('q1', 'a', 'r1')).toEqual([]);
+    expect(ai.turnsOf('ai-thread-1')).toEqual(['q1']);
+    expect((await s.record())?.aiTurnsDelivered).toBe(1);
+  });
+
   test('after a reconnect the same thread continues', async () => {
     const ai = new InMemoryAiService();
     const s = await student(ai);
