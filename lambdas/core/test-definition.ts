@@ -3,9 +3,11 @@
  * validation is never half-loaded.
  */
 import * as v from 'valibot';
-import { isValidTestId } from '../../protocol';
+import { isValidTestId, QUESTION_ID_MAX_LENGTH, SELECTED_OPTION_MAX_LENGTH } from '../../protocol';
 import { InvalidInputError } from './errors';
 import type { TestDefinition } from './ports';
+
+const QUESTION_ID_PATTERN = new RegExp(`^[A-Za-z0-9_.:-]{1,${QUESTION_ID_MAX_LENGTH}}$`);
 
 const text = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(max));
 
@@ -13,10 +15,11 @@ const QuestionSchema = v.pipe(
   v.strictObject({
     question_id: v.pipe(
       v.string(),
-      v.regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . : -'),
+      v.regex(QUESTION_ID_PATTERN, `must be 1-${QUESTION_ID_MAX_LENGTH} of A-Z a-z 0-9 _ . : -`),
     ),
     text: text(4000),
-    options: v.pipe(v.array(text(500)), v.minLength(2), v.maxLength(20)),
+    // An option longer than the protocol's selected_option limit could never be answered.
+    options: v.pipe(v.array(text(SELECTED_OPTION_MAX_LENGTH)), v.minLength(2), v.maxLength(20)),
     correct_option: v.string(),
   }),
   v.check((q) => new Set(q.options).size === q.options.length, 'options must be distinct'),
