@@ -40,7 +40,7 @@ import {
 import { ConnectionPool } from './connection-pool';
 import { lockDataDir } from './data-lock';
 import { attachGateway, type Gateway, type RouteTarget } from './gateway';
-import { handleManagementRequest } from './management-api';
+import { handleManagementRequest, type ManagementCall, type ManagementRefusal } from './management-api';
 import { createFunctionRuntime, type LocalFunctionRuntime } from './runtime';
 import type { InvokeResult } from './runtime/contract';
 import { parseSchedule } from './schedule-expression';
@@ -83,6 +83,12 @@ export interface AssemblyStackOptions {
   readonly log?: (line: string) => void;
   /** What the functions print. @default none */
   readonly functionLog?: (line: string) => void;
+  /**
+   * Fault injection for chaos runs: an @connections call that passed IAM gets this answer
+   * instead (e.g. 410 Gone, 429 LimitExceeded, 500). Undefined lets the call through.
+   * @default none
+   */
+  readonly connectionsFault?: (call: ManagementCall) => ManagementRefusal | undefined;
 }
 
 export interface ServedApi {
@@ -282,9 +288,11 @@ async function start(
             stage: call.stage,
             connectionId: call.connectionId,
           });
-          if (verdict.allowed) return undefined;
-          log(`[@connections] refused ${call.method} ${call.connectionId}: ${verdict.body}`);
-          return verdict;
+          if (!verdict.allowed) {
+            log(`[@connections] refused ${call.method} ${call.connectionId}: ${verdict.body}`);
+            return verdict;
+          }
+          return options.connectionsFault?.(call);
         },
       });
       if (handled) return;

@@ -23,7 +23,7 @@ import { readTestDefinitionFiles } from '../scripts/test-definition-files';
 import { type HotReload, startHotReload } from './app/hot-reload';
 import { ensureProjectAssembly } from './app/synth-cache';
 import type { NotRun, WebSocketApiDescription } from './assembly/template';
-import { type RunningAssembly, startAssemblyStack } from './assembly-stack';
+import { type AssemblyStackOptions, type RunningAssembly, startAssemblyStack } from './assembly-stack';
 import { ConnectionPool } from './connection-pool';
 import { lockDataDir } from './data-lock';
 import { DEFAULT_IN_PROCESS } from './default-mode';
@@ -80,6 +80,8 @@ export interface LocalStackOptions {
   readonly functionLogs?: boolean;
   /** Concurrent instances per function (see assembly-stack.ts). */
   readonly maxInstancesPerFunction?: number;
+  /** Chaos runs: answers some @connections calls with a fault (see assembly-stack.ts). */
+  readonly connectionsFault?: AssemblyStackOptions['connectionsFault'];
 }
 
 export interface ServedApiSummary {
@@ -430,6 +432,7 @@ async function startFromAssembly(
     ...(options.maxInstancesPerFunction !== undefined
       ? { maxInstancesPerFunction: options.maxInstancesPerFunction }
       : {}),
+    ...(options.connectionsFault ? { connectionsFault: options.connectionsFault } : {}),
     log,
     functionLog,
   });
