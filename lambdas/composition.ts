@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { RATE_LIMIT } from '../protocol';
 import { HttpAiService } from './adapters/ai/http-ai-service';
 import { ApiGatewayNotifier } from './adapters/apigateway/notifier';
 import { DynamoAssessmentStore } from './adapters/dynamodb/assessment-store';
@@ -61,8 +60,9 @@ export function buildRuntime(config: AppConfig, options: RuntimeOptions = {}): R
   const clock = options.overrides?.clock ?? systemClock;
   const doc =
     options.doc ?? createDocumentClient(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {});
+  const connections = new DynamoConnectionRegistry(doc, config.tables.connections, () => clock.now());
   const deps: CoreDeps = {
-    connections: new DynamoConnectionRegistry(doc, config.tables.connections, () => clock.now()),
+    connections,
     assessments: new DynamoAssessmentStore(doc, config.tables.assessments),
     tests: new CachedTestCatalog(new DynamoTestCatalog(doc, config.tables.tests), clock),
     notifier: new ApiGatewayNotifier({ callbackUrl: config.callbackUrl }),
@@ -73,12 +73,7 @@ export function buildRuntime(config: AppConfig, options: RuntimeOptions = {}): R
       ...(config.jwt.issuer ? { issuer: config.jwt.issuer } : {}),
       ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
     }),
-    rateLimiter: new DynamoRateLimiter(
-      doc,
-      config.tables.connections,
-      RATE_LIMIT.framesPerWindow,
-      RATE_LIMIT.windowMs,
-    ),
+    rateLimiter: new DynamoRateLimiter(connections),
     clock,
     ids: { newId: () => randomUUID() },
     telemetry,

@@ -91,7 +91,8 @@ export const ROUTES: readonly RouteSpec[] = [
     name: 'message',
     entry: 'lambdas/handlers/message.ts',
     tables: {
-      connections: ['GetItem', ...FORGETS_GONE_CONNECTIONS],
+      // The frame count returns the connection record (a conditional update, see admitFrame).
+      connections: FORGETS_GONE_CONNECTIONS,
       // Starts an attempt (conditional put), records answers and completes it (conditional updates).
       assessments: ['GetItem', 'PutItem', 'UpdateItem'],
       tests: ['GetItem'],

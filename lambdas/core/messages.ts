@@ -1,6 +1,6 @@
 /**
  * The `message` route: resolve the connection to its key, validate the frame, and dispatch by
- * type. The connection read and the rate-limit count run together: one round trip.
+ * type. Counting the frame against the budget returns the connection: one request.
  */
 
 import { type ServerFrame, TOKEN_CLOCK_LEEWAY_SECONDS } from '../../protocol';
@@ -32,10 +32,7 @@ async function framesFor(
   const echo = echoableRequestId(json.value);
 
   const now = deps.clock.now();
-  const [connection, withinBudget] = await Promise.all([
-    deps.connections.get(connectionId),
-    deps.rateLimiter.tryConsume(connectionId, now),
-  ]);
+  const { connection, withinBudget } = await deps.connections.admitFrame(connectionId, now);
   if (!connection?.auth)
     return [outbound.error('not_authenticated', 'send auth with a valid token first', echo)];
   if (connection.auth.tokenExpiresAtMs + TOKEN_CLOCK_LEEWAY_SECONDS * 1000 <= now) {

@@ -52,6 +52,11 @@ export type IdentityBindResult =
   | { ok: true; connection: ConnectionRecord }
   | { ok: false; reason: 'other_user' | 'test_mismatch' };
 
+export interface FrameAdmission {
+  connection: ConnectionRecord | null;
+  withinBudget: boolean;
+}
+
 export interface KeyClaim {
   /** The connection that held the key until now when it was a different one, else null. */
   previous: string | null;
@@ -79,6 +84,12 @@ export interface ConnectionRegistry {
    * returns who held it and a new epoch, greater than any earlier claim's.
    */
   claimKey(key: string, connectionId: string): Promise<KeyClaim>;
+  /**
+   * Counts one frame against the connection's budget (protocol RATE_LIMIT, fixed windows) and
+   * returns the connection, in one request for most frames. No record: null and within budget
+   * (the caller refuses the frame anyway); nothing is created.
+   */
+  admitFrame(connectionId: string, nowMs: number): Promise<FrameAdmission>;
   /** The connection that holds the key now, if any. */
   holderOf(key: string): Promise<string | null>;
   /** Drops the key mapping only if it still points to this connection. */
@@ -89,7 +100,7 @@ export interface ConnectionRegistry {
   findUnauthenticatedOverdue(nowMs: number, limit: number): Promise<ConnectionRecord[]>;
 }
 
-/** Per-connection message budget: fixed windows, checked in the same round trip as the lookup. */
+/** Per-connection frame budget (fixed windows), for routes that need nothing else of the record. */
 export interface RateLimiter {
   tryConsume(connectionId: string, nowMs: number): Promise<boolean>;
 }

@@ -6,6 +6,7 @@ import { DynamoAssessmentStore } from '../../lambdas/adapters/dynamodb/assessmen
 import { DynamoConnectionRegistry } from '../../lambdas/adapters/dynamodb/connection-registry';
 import { InMemoryAssessmentStore, InMemoryConnectionRegistry } from '../../lambdas/adapters/memory';
 import type { AssessmentStore, ConnectionRegistry, NewAssessment } from '../../lambdas/core/ports';
+import { RATE_LIMIT } from '../../protocol';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 
 let dynamo: LocalDynamo;
@@ -143,6 +144,32 @@ describe.each(registries)('ConnectionRegistry (%s)', (_name, make) => {
       reason: 'other_user',
     });
     expect(await bind(winner, 't2')).toEqual({ ok: false, reason: 'test_mismatch' });
+  });
+
+  it('counts frames on the connection record and returns it: the budget per window, then a fresh one', async () => {
+    const registry = make();
+    const id = unique('rate');
+    const window = (Math.floor(T0 / RATE_LIMIT.windowMs) + seq) * RATE_LIMIT.windowMs;
+    // No record: nothing is counted or created, and the caller refuses the frame anyway.
+    expect(await registry.admitFrame(id, window)).toEqual({ connection: null, withinBudget: true });
+    expect(await registry.get(id)).toBeNull();
+    await registry.registerPending({
+      connectionId: id,
+      testId: 't1',
+      connectedAtMs: T0,
+      authDeadlineMs: T0 + 30_000,
+    });
+    const first = await registry.admitFrame(id, window);
+    expect(first).toEqual({ connection: await registry.get(id), withinBudget: true });
+    // Concurrent frames in one window: exactly the budget gets through.
+    const rest = await Promise.all(
+      Array.from({ length: RATE_LIMIT.framesPerWindow + 4 }, (_, i) => registry.admitFrame(id, window + i)),
+    );
+    expect(rest.filter((a) => a.withinBudget)).toHaveLength(RATE_LIMIT.framesPerWindow - 1);
+    expect((await registry.admitFrame(id, window + RATE_LIMIT.windowMs - 1)).withinBudget).toBe(false);
+    expect((await registry.admitFrame(id, window + RATE_LIMIT.windowMs)).withinBudget).toBe(true);
+    // A later window that skipped some opens a fresh count too.
+    expect((await registry.admitFrame(id, window + 30 * RATE_LIMIT.windowMs)).withinBudget).toBe(true);
   });
 
   it('recreates a missing connection record when binding (the $connect record expired)', async () => {

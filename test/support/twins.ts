@@ -25,13 +25,15 @@ export interface TwinDeps extends CoreDeps {
 
 export function twinCore(overrides: Partial<TwinDeps> = {}) {
   const clock = overrides.clock ?? new ManualClock();
+  // One budget for every route, as on DynamoDB (where the count lives on the connection record).
+  const rateLimiter = overrides.rateLimiter ?? new FixedWindowRateLimiter(50, 10_000);
   const deps: TwinDeps = {
-    connections: new InMemoryConnectionRegistry(),
+    connections: new InMemoryConnectionRegistry(undefined, rateLimiter),
     assessments: new InMemoryAssessmentStore(),
     tests: new InMemoryTestCatalog([QUIZ]),
     notifier: new RecordingNotifier(),
     tokens: new FakeTokenVerifier(clock),
-    rateLimiter: new FixedWindowRateLimiter(50, 10_000),
+    rateLimiter,
     clock,
     ids: new SequentialIds(),
     telemetry: new SilentTelemetry(),

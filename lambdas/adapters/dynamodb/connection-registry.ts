@@ -1,8 +1,8 @@
 /**
- * The connection registry on DynamoDB: one table, three kinds of item.
- *   C#<connectionId>          the connection: its test, deadline and (once authenticated) user and key
+ * The connection registry on DynamoDB: one table, two kinds of item.
+ *   C#<connectionId>          the connection: its test, deadline, (once authenticated) user and
+ *                             key, and its rate-limit window and count (see admitFrame)
  *   K#<connectionKey>         the key mapping: which connection holds the key now
- *   R#<connectionId>#<window> rate-limit counters (see DynamoRateLimiter)
  * Unauthenticated connections carry `pendingBucket`, which puts them in the sparse index the
  * sweep queries; authentication removes it.
  * A key item keeps its `epoch` after its connection is released, so epochs only ever grow.
@@ -16,10 +16,12 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { RATE_LIMIT } from '../../../protocol';
 import type {
   ConnectionAuth,
   ConnectionRecord,
   ConnectionRegistry,
+  FrameAdmission,
   IdentityBinding,
   IdentityBindResult,
   KeyClaim,
@@ -55,8 +57,14 @@ interface ConnectionItem {
   key?: string;
   tokenExpiresAtMs?: number;
   epoch?: number;
+  /** The fixed rate-limit window (epoch ms / windowMs) the frame count belongs to. */
+  rateWindow?: number;
+  rateFrames?: number;
   ttl: number;
 }
+
+/** How many windows a container remembers per connection, to try the likelier write first. */
+const REMEMBERED_WINDOWS = 10_000;
 
 function toRecord(item: ConnectionItem): ConnectionRecord {
   return {
@@ -79,10 +87,14 @@ function toRecord(item: ConnectionItem): ConnectionRecord {
 }
 
 export class DynamoConnectionRegistry implements ConnectionRegistry {
+  /** The window this container last counted a frame in, per connection (a hint, never trusted). */
+  private readonly lastWindow = new Map<string, number>();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly now: () => number = Date.now,
+    private readonly rateLimit: { framesPerWindow: number; windowMs: number } = RATE_LIMIT,
   ) {}
 
   async registerPending(connection: Omit<ConnectionRecord, 'auth'>): Promise<void> {
@@ -99,6 +111,69 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
     );
     if (!Item || expired(Item, this.now())) return null;
     return toRecord(Item as ConnectionItem);
+  }
+
+  /**
+   * Counts the frame against the connection's budget on the connection item itself and returns
+   * the connection from the same write (ALL_NEW): no separate read, no counter item. DynamoDB
+   * cannot choose between "start a new window" and "add to this window" inside one update, so
+   * the write that is likelier to hold goes first and the other follows only when its condition
+   * fails: a frame that opens a window (heartbeats and answers are seconds to minutes apart)
+   * resets the count, a frame in a window this container already counted in adds to it. Both
+   * are conditional on the record existing, so a frame never creates a connection record.
+   */
+  async admitFrame(connectionId: string, nowMs: number): Promise<FrameAdmission> {
+    const window = Math.floor(nowMs / this.rateLimit.windowMs);
+    // A record without rateWindow (none counted yet) opens one.
+    const opens = {
+      update: 'SET rateWindow = :window, rateFrames = :one',
+      condition: '(attribute_not_exists(rateWindow) OR rateWindow <> :window)',
+    };
+    const adds = { update: 'ADD rateFrames :one', condition: 'rateWindow = :window' };
+    const order = this.lastWindow.get(connectionId) === window ? [adds, opens] : [opens, adds];
+    // When neither holds, the window turned between the two writes (a second round counts the
+    // frame: a window lasts seconds) or there is no record (every round fails).
+    for (let round = 0; round < 2; round++) {
+      for (const { update, condition } of order) {
+        const item = await this.countFrame(connectionId, window, update, condition);
+        if (!item) continue;
+        this.remember(connectionId, window);
+        return {
+          connection: item.ttl * 1000 <= this.now() ? null : toRecord(item),
+          withinBudget: (item.rateFrames ?? 0) <= this.rateLimit.framesPerWindow,
+        };
+      }
+    }
+    return { connection: null, withinBudget: true };
+  }
+
+  private async countFrame(
+    connectionId: string,
+    window: number,
+    update: string,
+    condition: string,
+  ): Promise<ConnectionItem | null> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: connectionPk(connectionId) },
+          UpdateExpression: update,
+          ConditionExpression: `attribute_exists(pk) AND ${condition}`,
+          ExpressionAttributeValues: { ':window': window, ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return (Attributes as ConnectionItem | undefined) ?? null;
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  private remember(connectionId: string, window: number): void {
+    if (this.lastWindow.size >= REMEMBERED_WINDOWS) this.lastWindow.clear();
+    this.lastWindow.set(connectionId, window);
   }
 
   async bindIdentity(binding: IdentityBinding): Promise<IdentityBindResult> {
@@ -222,7 +297,14 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
 
   async holderOf(key: string): Promise<string | null> {
     const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: keyPk(key) }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: keyPk(key) },
+        ConsistentRead: true,
+        // Only what is used (a projection saves bytes, not read units).
+        ProjectionExpression: 'connectionId, #ttl',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+      }),
     );
     if (!Item || expired(Item, this.now()) || typeof Item.connectionId !== 'string') return null;
     return Item.connectionId;

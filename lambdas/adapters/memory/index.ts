@@ -3,7 +3,7 @@
  * as the DynamoDB adapters (the shared contract tests run against both).
  */
 
-import type { ServerFrame } from '../../../protocol';
+import { RATE_LIMIT, type ServerFrame } from '../../../protocol';
 import { setOwn } from '../../core/own-keys';
 import type {
   AnswerWrite,
@@ -16,6 +16,7 @@ import type {
   ConnectionRecord,
   ConnectionRegistry,
   CreateResult,
+  FrameAdmission,
   IdentityBinding,
   IdentityBindResult,
   IdGenerator,
@@ -60,7 +61,14 @@ export class InMemoryConnectionRegistry implements ConnectionRegistry {
   readonly keys = new Map<string, string>();
   private readonly epochs = new Map<string, number>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** Pass the core's rate limiter too, so every route counts against one budget (as on DynamoDB). */
+    private readonly limiter: RateLimiter = new FixedWindowRateLimiter(
+      RATE_LIMIT.framesPerWindow,
+      RATE_LIMIT.windowMs,
+    ),
+  ) {}
 
   async registerPending(connection: Omit<ConnectionRecord, 'auth'>): Promise<void> {
     this.connections.set(connection.connectionId, clone(connection));
@@ -68,6 +76,11 @@ export class InMemoryConnectionRegistry implements ConnectionRegistry {
   async get(connectionId: string): Promise<ConnectionRecord | null> {
     const found = this.connections.get(connectionId);
     return found ? clone(found) : null;
+  }
+  async admitFrame(connectionId: string, nowMs: number): Promise<FrameAdmission> {
+    const found = this.connections.get(connectionId);
+    if (!found) return { connection: null, withinBudget: true };
+    return { connection: clone(found), withinBudget: await this.limiter.tryConsume(connectionId, nowMs) };
   }
   async bindIdentity(binding: IdentityBinding): Promise<IdentityBindResult> {
     const existing = this.connections.get(binding.connectionId);
