@@ -22,7 +22,7 @@ import { ROUTES, SCHEDULED_JOBS } from '../lambdas/routes';
 import { readTestDefinitionFiles } from '../scripts/test-definition-files';
 import { type HotReload, startHotReload } from './app/hot-reload';
 import { ensureProjectAssembly } from './app/synth-cache';
-import type { NotRun, WebSocketApiDescription } from './assembly/template';
+import type { LocalFunction, NotRun, WebSocketApiDescription } from './assembly/template';
 import { type AssemblyStackOptions, type RunningAssembly, startAssemblyStack } from './assembly-stack';
 import { ConnectionPool } from './connection-pool';
 import { lockDataDir } from './data-lock';
@@ -389,10 +389,10 @@ async function startFromAssembly(
   const workDir = path.join(rootDir, '.local-cache', 'code', String(process.pid));
   cleanups.push(() => rm(workDir, { recursive: true, force: true }));
 
-  const environmentFor = (): Record<string, string> => {
+  const environmentFor = (fn: LocalFunction): Record<string, string> => {
     if (foreign) return {};
     // The project's local flags, applied over the template's values (docs/local-stack.md).
-    return {
+    const settings = {
       ...(options.authDeadlineSeconds !== undefined
         ? { [ENV.authDeadlineSeconds]: String(options.authDeadlineSeconds) }
         : {}),
@@ -403,6 +403,10 @@ async function startFromAssembly(
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
+    // The functions validate this environment at their cold start; doing it now makes a bad flag
+    // fail the start with the reason, instead of every later invocation.
+    if (fn.environment[ENV.connectionsTable] !== undefined) loadConfig({ ...fn.environment, ...settings });
+    return settings;
   };
 
   const demo = foreign ? undefined : createDemoHandler(loadDemoAssetFactory(rootDir));
