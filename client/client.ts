@@ -410,6 +410,11 @@ export class AssessmentClient {
       case 'notice':
         this.events.emit(frame.type, frame.data, meta);
         return;
+      case 'proctor_snapshot':
+      case 'proctor_event':
+      case 'proctor_unsubscribed':
+        // The proctor extension: only staff connections that subscribed receive these.
+        return;
       default: {
         // A frame type added to the protocol without a case here fails to compile.
         const unhandled: never = frame;

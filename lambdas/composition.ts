@@ -10,6 +10,7 @@ import { ApiGatewayNotifier } from './adapters/apigateway/notifier';
 import { DynamoAssessmentStore } from './adapters/dynamodb/assessment-store';
 import { createDocumentClient } from './adapters/dynamodb/client';
 import { DynamoConnectionRegistry } from './adapters/dynamodb/connection-registry';
+import { DynamoProctorSubscriptions } from './adapters/dynamodb/proctor-subscriptions';
 import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter';
 import { DynamoTestCatalog } from './adapters/dynamodb/test-catalog';
 import { JoseTokenVerifier, type KeySource } from './adapters/jwt/jose-verifier';
@@ -69,6 +70,7 @@ export function buildRuntime(config: AppConfig, options: RuntimeOptions = {}): R
     tokens: new JoseTokenVerifier({
       key: keySource(config),
       userIdClaim: config.jwt.userIdClaim,
+      proctor: config.proctor,
       now: () => clock.now(),
       ...(config.jwt.issuer ? { issuer: config.jwt.issuer } : {}),
       ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
@@ -77,6 +79,7 @@ export function buildRuntime(config: AppConfig, options: RuntimeOptions = {}): R
     clock,
     ids: { newId: () => randomUUID() },
     telemetry,
+    subscriptions: new DynamoProctorSubscriptions(doc, config.tables.connections),
     settings: { allowedOrigins: config.allowedOrigins, authDeadlineSeconds: config.authDeadlineSeconds },
     ...(config.aiService
       ? { ai: new HttpAiService({ baseUrl: config.aiService.url, timeoutMs: config.aiService.timeoutMs }) }

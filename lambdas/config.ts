@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot';
 import { AI_SERVICE_TIMEOUT_MS, AUTH_DEADLINE_SECONDS } from './config-rules';
+import { DEFAULT_PROCTOR_CLAIMS, type ProctorClaims } from './core/proctor';
 
 /** Environment variable names, shared with the CDK construct and the local stack. */
 export const ENV = {
@@ -32,6 +33,12 @@ export const ENV = {
   aiServiceUrl: 'AI_SERVICE_URL',
   /** Timeout of one attempt of a call to the AI service, in milliseconds. */
   aiServiceTimeoutMs: 'AI_SERVICE_TIMEOUT_MS',
+  /** The claim naming a token's role (a string or an array of strings); default `role`. */
+  proctorClaim: 'PROCTOR_CLAIM',
+  /** The role value that makes a token a proctor's; default `proctor`. */
+  proctorRole: 'PROCTOR_ROLE',
+  /** The claim listing the test ids a proctor may watch; default `proctor_tests`. */
+  proctorTestsClaim: 'PROCTOR_TESTS_CLAIM',
 } as const;
 
 export type JwtConfig =
@@ -48,6 +55,8 @@ export interface AppConfig {
   dynamodbEndpoint?: string;
   deploymentName?: string;
   aiService?: { url: string; timeoutMs: number };
+  /** Which claims make a token a proctor's (the proctor view). */
+  proctor: ProctorClaims;
 }
 
 export class ConfigError extends Error {
@@ -68,6 +77,9 @@ const EnvSchema = v.object({
   [ENV.jwtIssuer]: optionalNonEmpty,
   [ENV.jwtAudience]: optionalNonEmpty,
   [ENV.userIdClaim]: v.optional(nonEmpty, 'sub'),
+  [ENV.proctorClaim]: v.optional(nonEmpty, DEFAULT_PROCTOR_CLAIMS.claim),
+  [ENV.proctorRole]: v.optional(nonEmpty, DEFAULT_PROCTOR_CLAIMS.role),
+  [ENV.proctorTestsClaim]: v.optional(nonEmpty, DEFAULT_PROCTOR_CLAIMS.testsClaim),
   [ENV.allowedOrigins]: optionalNonEmpty,
   [ENV.authDeadlineSeconds]: v.optional(
     v.pipe(
@@ -143,6 +155,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(e[ENV.aiServiceUrl]
       ? { aiService: { url: e[ENV.aiServiceUrl], timeoutMs: e[ENV.aiServiceTimeoutMs] } }
       : {}),
+    proctor: {
+      claim: e[ENV.proctorClaim],
+      role: e[ENV.proctorRole],
+      testsClaim: e[ENV.proctorTestsClaim],
+    },
   };
 }
 

@@ -76,7 +76,8 @@ export const ROUTES: readonly RouteSpec[] = [
     tables: {
       // Reads the connection, counts the frame, binds the socket to its user, claims the key and
       // marks the connection authenticated (conditional updates); reads the record again when the
-      // bind is refused, to say why; closes and forgets a replaced connection.
+      // bind is refused, to say why; closes and forgets a replaced connection; adds the new
+      // connection to the key's history and reads who watches the test (proctor subscriptions).
       connections: ['GetItem', ...FORGETS_GONE_CONNECTIONS],
       // Binds the attempt's holder (returning the attempt for recovery), finishes it when its time
       // is up; reads it when the bind is refused.
@@ -92,7 +93,9 @@ export const ROUTES: readonly RouteSpec[] = [
     entry: 'lambdas/handlers/message.ts',
     tables: {
       // The frame count returns the connection record (a conditional update, see admitFrame).
-      connections: FORGETS_GONE_CONNECTIONS,
+      // Proctor subscriptions: read beside an attempt's writes, subscribe and unsubscribe; for a
+      // proctor's snapshot, the test's students on the keys-by-test index.
+      connections: ['GetItem', 'QueryIndexes', ...FORGETS_GONE_CONNECTIONS],
       // Starts an attempt (conditional put), records answers and completes it (conditional updates).
       assessments: ['GetItem', 'PutItem', 'UpdateItem'],
       tests: ['GetItem'],
@@ -104,9 +107,11 @@ export const ROUTES: readonly RouteSpec[] = [
     routeKey: '$disconnect',
     name: 'disconnect',
     entry: 'lambdas/handlers/disconnect.ts',
-    // Deletes its own record (returning what it held) and, conditionally, its key mapping.
-    tables: { connections: FORGETS_GONE_CONNECTIONS },
-    manageConnections: false,
+    // Deletes its own record (returning what it held), conditionally releases its key mapping
+    // (recording the end in the key's history), and tells the test's proctors (a subscription
+    // read, then @connections posts; a gone proctor is unsubscribed).
+    tables: { connections: ['GetItem', ...FORGETS_GONE_CONNECTIONS] },
+    manageConnections: true,
     readsJwtSecret: false,
   },
   {

@@ -6,8 +6,12 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-names';
-import { APP_METRICS } from './app-metrics';
+import {
+  APP_METRICS,
+  DEPLOYMENT_DIMENSION,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from '../lambdas/adapters/telemetry-names';
 import { pascal } from './names';
 
 /** Every alarm looks at 5-minute windows. */

@@ -4,8 +4,14 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-names';
-import { APP_METRICS, AUTH_ERROR_METRICS, TEST_ID_DIMENSION } from './app-metrics';
+import {
+  APP_METRICS,
+  AUTH_ERROR_METRICS,
+  DEPLOYMENT_DIMENSION,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+  TEST_ID_DIMENSION,
+} from '../lambdas/adapters/telemetry-names';
 import { ALARMED_TABLE_OPERATIONS } from './backend-alarms';
 
 /** Dashboards plot 5-minute points: the same window the alarms judge. */

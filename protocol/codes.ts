@@ -22,6 +22,8 @@ export const ERROR_CODE_MEANINGS = {
   time_up: 'the deadline has passed; the assessment is finished with the answers stored',
   rate_limited: 'too many frames on this connection; slow down',
   internal_error: 'a server fault; nothing partial was stored, retry with the same `request_id`',
+  forbidden:
+    'proctor extension: the token may not do this (not a proctor token, a test it does not list, or not a general connection)',
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof ERROR_CODE_MEANINGS;

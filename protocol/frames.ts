@@ -3,6 +3,12 @@
  * `action` then `type` (client frames). Each payload is declared once, here.
  */
 import type { AuthErrorCode, ErrorCode, NoticeCode } from './codes';
+import type {
+  ProctorEventData,
+  ProctorSnapshotData,
+  ProctorSubscribeData,
+  ProctorUnsubscribedData,
+} from './proctor';
 
 // ---- payloads ----------------------------------------------------------------------------
 
@@ -139,6 +145,9 @@ export interface ServerFrameData {
   pong: PongData;
   ai_feedback: AiFeedbackData;
   notice: NoticeData;
+  proctor_snapshot: ProctorSnapshotData;
+  proctor_event: ProctorEventData;
+  proctor_unsubscribed: ProctorUnsubscribedData;
 }
 
 export type DataFrameType = keyof ServerFrameData;
@@ -193,6 +202,9 @@ const DATA_FRAME_TYPES_BY_NAME: Record<DataFrameType, true> = {
   pong: true,
   ai_feedback: true,
   notice: true,
+  proctor_snapshot: true,
+  proctor_event: true,
+  proctor_unsubscribed: true,
 };
 
 export const DATA_FRAME_TYPES = Object.keys(DATA_FRAME_TYPES_BY_NAME) as readonly DataFrameType[];
@@ -243,6 +255,9 @@ export interface MessageData {
   submit_answer: SubmitAnswerData;
   get_assessment_status: NoData;
   complete_assessment: NoData;
+  /** Proctor extension: staff tokens only (docs/protocol.md, section 12). */
+  proctor_subscribe: ProctorSubscribeData;
+  proctor_unsubscribe: ProctorSubscribeData;
 }
 
 export type MessageType = keyof MessageData;
@@ -255,6 +270,8 @@ const MESSAGE_TYPES_BY_NAME: Record<MessageType, true> = {
   submit_answer: true,
   get_assessment_status: true,
   complete_assessment: true,
+  proctor_subscribe: true,
+  proctor_unsubscribe: true,
 };
 
 export const MESSAGE_TYPES = Object.keys(MESSAGE_TYPES_BY_NAME) as readonly MessageType[];

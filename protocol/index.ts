@@ -19,6 +19,7 @@ export {
 } from './codes';
 export * from './frames';
 export * from './limits';
+export * from './proctor';
 
 /** The protocol version this module describes; extensions within it are additive. */
 export const PROTOCOL_VERSION = 1;

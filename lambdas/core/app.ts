@@ -3,10 +3,12 @@ import { AssessmentService } from './assessment-service';
 import { authenticate } from './authenticate';
 import { echoableRequestId, parseAuthFrame, parseJsonObject } from './client-frames';
 import { type ConnectRequest, type ConnectResult, connect } from './connect';
+import type { DisconnectInfo } from './connection-history';
 import type { CoreDeps } from './deps';
 import { disconnect } from './disconnect';
 import { handleMessage } from './messages';
 import { Outbound } from './outbound';
+import { ProctorFeed } from './proctor';
 import { type SweepReport, sweep } from './sweep';
 import { unrouted } from './unrouted';
 
@@ -14,7 +16,8 @@ export interface Core {
   connect(request: ConnectRequest): Promise<ConnectResult>;
   auth(connectionId: string, body: string | undefined): Promise<void>;
   message(connectionId: string, body: string | undefined): Promise<void>;
-  disconnect(connectionId: string): Promise<void>;
+  /** `info`: API Gateway's disconnectStatusCode and disconnectReason, when the event has them. */
+  disconnect(connectionId: string, info?: DisconnectInfo): Promise<void>;
   unrouted(connectionId: string, body: string | undefined): Promise<void>;
   sweep(budgetMs?: number): Promise<SweepReport>;
 }
@@ -22,6 +25,7 @@ export interface Core {
 export function createCore(deps: CoreDeps): Core {
   const outbound = new Outbound(deps);
   const lifecycle = new AssessmentService(deps, outbound);
+  const feed = new ProctorFeed(deps, outbound);
 
   /**
    * A fault answers the client with `internal_error` (and its request_id) instead of a crash.
@@ -53,13 +57,13 @@ export function createCore(deps: CoreDeps): Core {
         await outbound.send(connectionId, outbound.error(json.code, json.message, json.requestId));
         return;
       }
-      await authenticate(deps, outbound, lifecycle, connectionId, parseAuthFrame(json.value));
+      await authenticate(deps, outbound, lifecycle, feed, connectionId, parseAuthFrame(json.value));
     }),
     message: guarded('message', (connectionId, body) =>
-      handleMessage(deps, outbound, lifecycle, connectionId, body),
+      handleMessage(deps, outbound, lifecycle, feed, connectionId, body),
     ),
-    disconnect: (connectionId) => disconnect(outbound, connectionId),
+    disconnect: (connectionId, info = {}) => disconnect(deps, feed, connectionId, info),
     unrouted: guarded('$default', (connectionId, body) => unrouted(deps, outbound, connectionId, body)),
-    sweep: (budgetMs) => sweep(deps, outbound, lifecycle, budgetMs),
+    sweep: (budgetMs) => sweep(deps, outbound, lifecycle, feed, budgetMs),
   };
 }

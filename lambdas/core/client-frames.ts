@@ -3,7 +3,7 @@
  * field; nothing here throws on hostile input.
  */
 import * as v from 'valibot';
-import { MAX_FRAME_BYTES, MESSAGE_TYPES, type MessageType } from '../../protocol';
+import { isValidTestId, MAX_FRAME_BYTES, MESSAGE_TYPES, type MessageType } from '../../protocol';
 
 export type Parsed<T> =
   | { ok: true; value: T }
@@ -118,9 +118,25 @@ const SUBMIT_ANSWER = v.object({
   ),
 });
 
+const PROCTOR_TYPES = ['proctor_subscribe', 'proctor_unsubscribe'] as const;
+type ProctorType = (typeof PROCTOR_TYPES)[number];
+
+const PROCTOR_DATA = v.object({
+  data: v.object(
+    {
+      test_id: v.pipe(
+        v.string('test_id must be a string'),
+        v.check(isValidTestId, 'test_id must match ^[A-Za-z0-9-]{1,64}$ and not be "general"'),
+      ),
+    },
+    'data must be an object with test_id',
+  ),
+});
+
 export type MessageFrame =
-  | { type: Exclude<MessageType, 'submit_answer'>; requestId?: string }
-  | { type: 'submit_answer'; requestId: string; questionId: string; selectedOption: string };
+  | { type: Exclude<MessageType, 'submit_answer' | ProctorType>; requestId?: string }
+  | { type: 'submit_answer'; requestId: string; questionId: string; selectedOption: string }
+  | { type: ProctorType; requestId?: string; testId: string };
 
 export function parseMessageFrame(frame: Record<string, unknown>): Parsed<MessageFrame> {
   if (frame.type === undefined) {
@@ -134,10 +150,27 @@ export function parseMessageFrame(frame: Record<string, unknown>): Parsed<Messag
   if (!(MESSAGE_TYPES as readonly string[]).includes(type)) {
     return { ok: false, code: 'unknown_type', message: `unknown message type: ${JSON.stringify(type)}` };
   }
+  if ((PROCTOR_TYPES as readonly string[]).includes(type)) {
+    const proctor = v.safeParse(PROCTOR_DATA, frame);
+    if (!proctor.success) {
+      return { ok: false, code: 'invalid_message', message: describeIssues(proctor.issues) };
+    }
+    return {
+      ok: true,
+      value: {
+        type: type as ProctorType,
+        testId: proctor.output.data.test_id,
+        ...(requestId ? { requestId } : {}),
+      },
+    };
+  }
   if (type !== 'submit_answer') {
     return {
       ok: true,
-      value: { type: type as Exclude<MessageType, 'submit_answer'>, ...(requestId ? { requestId } : {}) },
+      value: {
+        type: type as Exclude<MessageType, 'submit_answer' | ProctorType>,
+        ...(requestId ? { requestId } : {}),
+      },
     };
   }
   const answer = v.safeParse(SUBMIT_ANSWER, frame);

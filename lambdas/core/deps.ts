@@ -5,6 +5,7 @@ import type {
   ConnectionNotifier,
   ConnectionRegistry,
   IdGenerator,
+  ProctorSubscriptions,
   RateLimiter,
   Telemetry,
   TestCatalog,
@@ -24,6 +25,8 @@ export interface CoreDeps {
   telemetry: Telemetry;
   /** The AI service that keeps a thread per attempt; absent when none is configured. */
   ai?: AiService;
+  /** Which connections watch which tests (the proctor view). */
+  subscriptions: ProctorSubscriptions;
   settings: CoreSettings;
 }
 

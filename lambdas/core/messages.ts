@@ -1,6 +1,8 @@
 /**
  * The `message` route: resolve the connection to its key, validate the frame, and dispatch by
- * type. Counting the frame against the budget returns the connection: one request.
+ * type. Counting the frame against the budget returns the connection: one request. Replies that
+ * change what a proctor sees (an attempt started, an answer stored, an attempt finished) are
+ * also published to the test's proctors, beside the reply.
  */
 
 import { type ServerFrame, TOKEN_CLOCK_LEEWAY_SECONDS } from '../../protocol';
@@ -8,24 +10,41 @@ import { type AssessmentService, type Caller, ReplacedConnectionError } from './
 import { echoableRequestId, type MessageFrame, parseJsonObject, parseMessageFrame } from './client-frames';
 import type { CoreDeps } from './deps';
 import type { Outbound } from './outbound';
+import { type ProctorFeed, PUBLISHING_TYPES } from './proctor';
+
+interface Watched {
+  testId: string;
+  userId: string;
+  subscribers?: Promise<string[]>;
+}
 
 export async function handleMessage(
   deps: CoreDeps,
   outbound: Outbound,
   lifecycle: AssessmentService,
+  feed: ProctorFeed,
   connectionId: string,
   body: string | undefined,
 ): Promise<void> {
-  const frames = await framesFor(deps, outbound, lifecycle, connectionId, body);
-  if (frames.length > 0) await outbound.send(connectionId, ...frames);
+  let watched: Watched | undefined;
+  const frames = await framesFor(deps, outbound, lifecycle, feed, connectionId, body, (w) => {
+    watched = w;
+  });
+  await Promise.all([
+    frames.length > 0 ? outbound.send(connectionId, ...frames) : undefined,
+    watched ? feed.afterReply(watched.testId, watched.userId, frames, watched.subscribers) : undefined,
+  ]);
 }
 
 async function framesFor(
   deps: CoreDeps,
   outbound: Outbound,
   lifecycle: AssessmentService,
+  feed: ProctorFeed,
   connectionId: string,
   body: string | undefined,
+  /** Called once the frame is known to concern an attempt, so its reply can reach proctors. */
+  watch: (attempt: Watched) => void,
 ): Promise<ServerFrame[]> {
   const json = parseJsonObject(body);
   if (!json.ok) return [outbound.error(json.code, json.message, json.requestId)];
@@ -51,6 +70,8 @@ async function framesFor(
   if (message.type === 'heartbeat') {
     return [outbound.frame('pong', { server_time: new Date(deps.clock.now()).toISOString() }, requestId)];
   }
+  if (message.type === 'proctor_subscribe') return feed.subscribe(connection, message.testId, requestId);
+  if (message.type === 'proctor_unsubscribe') return feed.unsubscribe(connection, message.testId, requestId);
   if (connection.testId === null) {
     return [
       outbound.error('no_test_selected', 'this is a general connection; connect with test_id', requestId),
@@ -59,12 +80,25 @@ async function framesFor(
   const test = await deps.tests.get(connection.testId);
   if (!test) return [outbound.error('test_not_found', `test ${connection.testId} does not exist`, requestId)];
 
+  // Who watches the test is read beside the attempt's own write: no extra round trip.
+  const attempt: Watched = {
+    testId: connection.testId,
+    userId: connection.auth.userId,
+    ...(PUBLISHING_TYPES.has(message.type) ? { subscribers: feed.prefetch(connection.testId) } : {}),
+  };
+  watch(attempt);
   const caller: Caller = {
     userId: connection.auth.userId,
     test,
     epoch: connection.auth.epoch,
     ...(requestId ? { requestId } : {}),
-    reply: (frames) => outbound.send(connectionId, ...frames),
+    reply: async (frames) => {
+      const [sent] = await Promise.all([
+        outbound.send(connectionId, ...frames),
+        feed.afterReply(attempt.testId, attempt.userId, frames, attempt.subscribers),
+      ]);
+      return sent;
+    },
   };
   try {
     return await dispatch(lifecycle, caller, message);
@@ -103,6 +137,8 @@ async function dispatch(
     case 'complete_assessment':
       return lifecycle.complete(caller);
     case 'heartbeat':
-      throw new Error('heartbeat is answered before the assessment is looked up');
+    case 'proctor_subscribe':
+    case 'proctor_unsubscribe':
+      throw new Error(`${message.type} is answered before the assessment is looked up`);
   }
 }

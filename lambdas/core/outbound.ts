@@ -54,9 +54,17 @@ export class Outbound {
     if (sent === 'sent') await this.deps.notifier.close(connectionId);
   }
 
-  /** Removes the records of a connection that no longer exists. */
+  /**
+   * Removes the records of a connection that no longer exists (a 410: it dropped). The key's
+   * history records the end, unless a newer connection holds the key.
+   */
   async forget(connectionId: string): Promise<void> {
     const removed = await this.deps.connections.removeConnection(connectionId);
-    if (removed?.auth) await this.deps.connections.releaseKey(removed.auth.key, connectionId);
+    if (removed?.auth) {
+      await this.deps.connections.releaseKey(removed.auth.key, connectionId, {
+        atMs: this.deps.clock.now(),
+        reason: 'dropped',
+      });
+    }
   }
 }

@@ -4,6 +4,7 @@
  * Times are epoch milliseconds throughout the core.
  */
 import type { ServerFrame } from '../../protocol';
+import type { ConnectionEnd, HistoryEntry, KeyHistory, PriorHolding } from './connection-history';
 
 export interface Clock {
   now(): number;
@@ -31,6 +32,8 @@ export interface ConnectionAuth {
   key: string;
   /** When the token used to authenticate expires; a fresh `auth` frame extends it. */
   tokenExpiresAtMs: number;
+  /** The tests a proctor token may watch; absent for every other token. */
+  proctorTests?: string[];
   /**
    * The key claim this connection won (see ConnectionRegistry.claimKey). Writes to the assessment
    * carry it, so a connection that was replaced by a later claim can no longer change anything.
@@ -62,6 +65,8 @@ export interface KeyClaim {
   previous: string | null;
   /** Strictly greater than every earlier claim of this key. */
   epoch: number;
+  /** What the key's record held before the claim: the base of the connection history. */
+  prior: PriorHolding;
 }
 
 export interface ConnectionRegistry {
@@ -92,8 +97,17 @@ export interface ConnectionRegistry {
   admitFrame(connectionId: string, nowMs: number): Promise<FrameAdmission>;
   /** The connection that holds the key now, if any. */
   holderOf(key: string): Promise<string | null>;
-  /** Drops the key mapping only if it still points to this connection. */
-  releaseKey(key: string, connectionId: string): Promise<boolean>;
+  /**
+   * Drops the key mapping only if it still points to this connection, recording when and why the
+   * connection ended (the history keeps the record).
+   */
+  releaseKey(key: string, connectionId: string, end: ConnectionEnd): Promise<boolean>;
+  /** Adds a new connection's event and totals to the key's history (after its claim). */
+  recordConnection(key: string, entry: HistoryEntry): Promise<void>;
+  /** The connection history of one key, null when the key never had a connection. */
+  historyOf(key: string): Promise<KeyHistory | null>;
+  /** The history of every assessment key of one test (an index query, not a scan). */
+  rosterOf(testId: string): Promise<KeyHistory[]>;
   /** Drops the connection's own record and returns what it held. */
   removeConnection(connectionId: string): Promise<ConnectionRecord | null>;
   /** Unauthenticated connections whose auth deadline is at or before `nowMs` (a query, not a scan). */
@@ -115,7 +129,7 @@ export interface ConnectionNotifier {
 // ---- identity -----------------------------------------------------------------------------
 
 export type TokenCheck =
-  | { ok: true; userId: string; expiresAtMs: number }
+  | { ok: true; userId: string; expiresAtMs: number; proctorTests?: string[] }
   | { ok: false; code: 'invalid_token' | 'expired_token'; reason: string };
 
 export interface TokenVerifier {
@@ -147,7 +161,22 @@ export interface Telemetry {
   info(message: string, details?: Record<string, unknown>): void;
   warn(message: string, details?: Record<string, unknown>): void;
   error(message: string, error: unknown, details?: Record<string, unknown>): void;
-  count(metric: string, value?: number): void;
+  /** With `scope.testId`, also counted in a per-test series (a `test_id` dimension). */
+  count(metric: string, value?: number, scope?: MetricScope): void;
+  /** A duration in milliseconds (dashboards plot its percentiles). */
+  timing(metric: string, ms: number, scope?: MetricScope): void;
+}
+
+export interface MetricScope {
+  testId?: string;
+}
+
+/** Which connections watch which tests as proctors, and until when. */
+export interface ProctorSubscriptions {
+  subscribe(testId: string, connectionId: string, untilMs: number, nowMs: number): Promise<void>;
+  unsubscribe(testId: string, connectionId: string): Promise<void>;
+  /** The connections subscribed to the test whose subscription lasts beyond `nowMs`. */
+  subscribersOf(testId: string, nowMs: number): Promise<string[]>;
 }
 
 export interface AnswerRecord {

@@ -7,6 +7,7 @@ import type { AssessmentService } from './assessment-service';
 import { connectionKey } from './connection-key';
 import type { CoreDeps } from './deps';
 import type { Outbound } from './outbound';
+import type { ProctorFeed } from './proctor';
 import { summaryOf } from './views';
 
 const BATCH = 100;
@@ -21,6 +22,7 @@ export async function sweep(
   deps: CoreDeps,
   outbound: Outbound,
   lifecycle: AssessmentService,
+  feed: ProctorFeed,
   budgetMs = 50_000,
 ): Promise<SweepReport> {
   const startedAt = deps.clock.now();
@@ -64,7 +66,11 @@ export async function sweep(
         report.finishedOverdue++;
         // A student still connected hears that time is up.
         const holder = await deps.connections.holderOf(connectionKey(userId, testId));
-        if (holder) await outbound.send(holder, outbound.frame('assessment_completed', summaryOf(finished)));
+        const completed = outbound.frame('assessment_completed', summaryOf(finished));
+        await Promise.all([
+          holder ? outbound.send(holder, completed) : undefined,
+          feed.afterReply(testId, userId, [completed]),
+        ]);
       } catch (error) {
         report.failures++;
         deps.telemetry.error('finishing an overdue assessment failed', error, { userId, testId });

@@ -12,7 +12,14 @@ import type { SweepReport } from '../core/sweep';
  * claim every event has `messageId`; only MESSAGE events do, so the routes declare their own.)
  */
 export interface RouteEvent {
-  requestContext: { connectionId: string; connectedAt: number; routeKey: string };
+  requestContext: {
+    connectionId: string;
+    connectedAt: number;
+    routeKey: string;
+    /** DISCONNECT events only: the close code and reason API Gateway saw. */
+    disconnectStatusCode?: number;
+    disconnectReason?: string;
+  };
   body?: string | null;
 }
 
@@ -72,7 +79,11 @@ export function routeHandlers(getRuntime: () => Runtime) {
       }),
     disconnect: (event: RouteEvent): Promise<Result> =>
       run(async ({ core }) => {
-        await core.disconnect(event.requestContext.connectionId);
+        const { connectionId, disconnectStatusCode, disconnectReason } = event.requestContext;
+        await core.disconnect(connectionId, {
+          ...(typeof disconnectStatusCode === 'number' ? { statusCode: disconnectStatusCode } : {}),
+          ...(typeof disconnectReason === 'string' ? { reason: disconnectReason } : {}),
+        });
         return OK;
       }),
     sweep: (_event: ScheduledEvent): Promise<SweepReport> =>

@@ -115,9 +115,9 @@ describe.each(registries)('ConnectionRegistry (%s)', (_name, make) => {
     expect(again.previous).toBeNull();
     const second = await registry.claimKey(key, 'b');
     expect(second.previous).toBe('a');
-    expect(await registry.releaseKey(key, 'a')).toBe(false);
+    expect(await registry.releaseKey(key, 'a', { atMs: T0, reason: 'closed' })).toBe(false);
     expect(await registry.holderOf(key)).toBe('b');
-    expect(await registry.releaseKey(key, 'b')).toBe(true);
+    expect(await registry.releaseKey(key, 'b', { atMs: T0, reason: 'closed' })).toBe(true);
     expect(await registry.holderOf(key)).toBeNull();
     // Epochs only grow, also across a release.
     const third = await registry.claimKey(key, 'c');

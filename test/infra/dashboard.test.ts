@@ -3,7 +3,7 @@
  * of the real app (bundling skipped).
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { APP_METRICS } from '../../lib/app-metrics';
+import { APP_METRICS } from '../../lambdas/adapters/telemetry-names';
 import { AssessmentWebSocketBackend } from '../../lib/assessment-websocket-backend';
 import { MIN_RECOVERY_ATTEMPTS } from '../../lib/backend-alarms';
 import { logicalId, NO_BUNDLING, synthesize } from './synth';

@@ -382,7 +382,7 @@ describe('hostile frames for every type', () => {
 });
 
 describe('DynamoDB round trips', () => {
-  it('stays within the targets: auth with recovery 4, submit_answer 2', async () => {
+  it('stays within the targets: auth with recovery 4 (+1 beside the reply), submit_answer 2', async () => {
     const { user, conn } = await student();
     await conn.message('get_test_info'); // warms the test cache, as any live container has
     await conn.message('start_assessment');
@@ -390,9 +390,10 @@ describe('DynamoDB round trips', () => {
 
     counter.reset();
     await answer(conn, 'q1', 'a', 'r1');
-    // The frame count (which returns the connection), then the conditional answer write.
+    // The frame count (which returns the connection), then the conditional answer write, with
+    // the read of the test's proctor subscriptions beside it.
     expect(counter.roundTrips).toBe(2);
-    expect(counter.operations.sort()).toEqual(['UpdateItem', 'UpdateItem']);
+    expect(counter.operations.sort()).toEqual(['GetItem', 'UpdateItem', 'UpdateItem']);
 
     // Auth with recovery after a drop: the connection read, then claim + save + recovery read.
     await conn.disconnect();
@@ -400,11 +401,15 @@ describe('DynamoDB round trips', () => {
     counter.reset();
     const frames = await fresh.auth(await backend.token(user));
     expect(data(frames[0]).recovered).toBe(true);
-    // The connection read (with the rate-limit count), the identity binding, the key claim, then
-    // the connection update and the attempt's holder binding (which returns it for recovery).
-    expect(counter.roundTrips).toBe(4);
+    // The connection read beside the frame count, the identity binding, the key claim (with
+    // the proctor subscriptions read beside it), then the connection update and the attempt's
+    // holder binding (which returns it for recovery); then, beside the reply, the new event in
+    // the key's connection history.
+    expect(counter.roundTrips).toBe(5);
     expect(counter.operations.sort()).toEqual([
       'GetItem',
+      'GetItem',
+      'UpdateItem',
       'UpdateItem',
       'UpdateItem',
       'UpdateItem',
@@ -412,11 +417,12 @@ describe('DynamoDB round trips', () => {
       'UpdateItem',
     ]);
 
-    // Replacing a live older connection adds one round trip (removing the older record).
+    // Replacing a live older connection: removing the older record goes beside the history write.
     const second = await backend.connect('?test_id=quiz-1');
     counter.reset();
     await second.auth(await backend.token(user));
     expect(counter.roundTrips).toBe(5);
+    expect(counter.operations.filter((o) => o === 'DeleteItem')).toHaveLength(1);
 
     // The rest of docs/architecture.md's table.
     const measure = async (run: () => Promise<unknown>) => {
@@ -431,21 +437,22 @@ describe('DynamoDB round trips', () => {
       roundTrips: 2,
       requests: 2,
     });
-    expect(await measure(() => answer(second, 'q1', 'a', 'r1'))).toEqual({ roundTrips: 3, requests: 3 }); // duplicate
+    expect(await measure(() => answer(second, 'q1', 'a', 'r1'))).toEqual({ roundTrips: 3, requests: 4 }); // duplicate
     expect(await measure(() => second.message('complete_assessment'))).toEqual({
       roundTrips: 3,
-      requests: 3,
+      requests: 4,
     });
-    expect(await measure(() => second.disconnect())).toEqual({ roundTrips: 2, requests: 2 });
+    // The record's delete, then the key release (recording the end) with the subscriptions read.
+    expect(await measure(() => second.disconnect())).toEqual({ roundTrips: 2, requests: 3 });
     expect(await measure(() => backend.connect('?test_id=quiz-1'))).toEqual({ roundTrips: 1, requests: 1 });
     const other = await student();
     expect(await measure(() => other.conn.message('start_assessment'))).toEqual({
       roundTrips: 2,
-      requests: 2,
+      requests: 3,
     });
     expect(await measure(() => other.conn.message('start_assessment'))).toEqual({
       roundTrips: 3,
-      requests: 3,
+      requests: 4,
     });
     // Unrouted frames are rate-limited too: one count on the connection record.
     expect(await measure(() => other.conn.sendRaw('not json'))).toEqual({ roundTrips: 1, requests: 1 });

@@ -65,9 +65,9 @@ describe('isServerFrame', () => {
 
   it('lists every type once', () => {
     expect(new Set(SERVER_FRAME_TYPES).size).toBe(SERVER_FRAME_TYPES.length);
-    expect(SERVER_FRAME_TYPES).toHaveLength(14);
-    expect(MESSAGE_TYPES).toHaveLength(7);
-    expect(ERROR_CODES).toHaveLength(17);
+    expect(SERVER_FRAME_TYPES).toHaveLength(17);
+    expect(MESSAGE_TYPES).toHaveLength(9);
+    expect(ERROR_CODES).toHaveLength(18);
     expect(AUTH_ERROR_CODES).toHaveLength(6);
   });
 });

@@ -10,6 +10,7 @@ import {
   SequentialIds,
   SilentTelemetry,
 } from '../../lambdas/adapters/memory';
+import { InMemoryProctorSubscriptions } from '../../lambdas/adapters/memory/proctor-subscriptions';
 import { createCore } from '../../lambdas/core/app';
 import type { CoreDeps } from '../../lambdas/core/deps';
 import type { ServerFrame } from '../../protocol';
@@ -21,6 +22,7 @@ export interface TwinDeps extends CoreDeps {
   tests: InMemoryTestCatalog;
   notifier: RecordingNotifier;
   clock: ManualClock;
+  subscriptions: InMemoryProctorSubscriptions;
 }
 
 export function twinCore(overrides: Partial<TwinDeps> = {}) {
@@ -37,6 +39,7 @@ export function twinCore(overrides: Partial<TwinDeps> = {}) {
     clock,
     ids: new SequentialIds(),
     telemetry: new SilentTelemetry(),
+    subscriptions: new InMemoryProctorSubscriptions(),
     settings: { allowedOrigins: [], authDeadlineSeconds: 30 },
     ...overrides,
   };

@@ -2,7 +2,9 @@
  * The connection registry on DynamoDB: one table, two kinds of item.
  *   C#<connectionId>          the connection: its test, deadline, (once authenticated) user and
  *                             key, and its rate-limit window and count (see admitFrame)
- *   K#<connectionKey>         the key mapping: which connection holds the key now
+ *   K#<connectionKey>         the key mapping: which connection holds the key now, and the
+ *                             key's connection history (totals, the most recent events; see
+ *                             core/connection-history.ts), listed per test by the keys-by-test index
  * Unauthenticated connections carry `pendingBucket`, which puts them in the sparse index the
  * sweep queries; authentication removes it.
  * A key item keeps its `epoch` after its connection is released, so epochs only ever grow.
@@ -17,6 +19,18 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { RATE_LIMIT } from '../../../protocol';
+import {
+  type ConnectionEnd,
+  type ConnectionEvent,
+  duringAttempt,
+  EMPTY_TOTALS,
+  HISTORY_EVENTS,
+  type HistoryEntry,
+  type HistoryTotals,
+  type KeyHistory,
+  MAX_CONNECTION_MS,
+} from '../../core/connection-history';
+import { parseConnectionKey } from '../../core/connection-key';
 import type {
   ConnectionAuth,
   ConnectionRecord,
@@ -36,6 +50,15 @@ import {
 
 const PENDING = new IndexShards('pending', PENDING_SHARDS);
 const PENDING_INDEX = CONNECTIONS_TABLE.indexes[0]?.indexName ?? 'pending-by-auth-deadline';
+const ROSTER_INDEX = CONNECTIONS_TABLE.indexes[1]?.indexName ?? 'keys-by-test';
+const TOTAL_NAMES = [
+  'connections',
+  'reconnects',
+  'offlineMs',
+  'longestGapMs',
+  'replaced',
+  'unknownGaps',
+] as const;
 
 const connectionPk = (connectionId: string) => `C#${connectionId}`;
 const keyPk = (key: string) => `K#${key}`;
@@ -57,6 +80,7 @@ interface ConnectionItem {
   key?: string;
   tokenExpiresAtMs?: number;
   epoch?: number;
+  proctorTests?: string[];
   /** The fixed rate-limit window (epoch ms / windowMs) the frame count belongs to. */
   rateWindow?: number;
   rateFrames?: number;
@@ -80,6 +104,7 @@ function toRecord(item: ConnectionItem): ConnectionRecord {
             key: item.key,
             tokenExpiresAtMs: item.tokenExpiresAtMs ?? 0,
             epoch: item.epoch,
+            ...(Array.isArray(item.proctorTests) ? { proctorTests: item.proctorTests } : {}),
           },
         }
       : {}),
@@ -238,7 +263,10 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: connectionPk(connectionId) },
-        UpdateExpression: 'SET epoch = :epoch, tokenExpiresAtMs = :exp, #ttl = :ttl REMOVE pendingBucket',
+        // A token refresh replaces the proctor rights too: they are the latest token's.
+        UpdateExpression: `SET epoch = :epoch, tokenExpiresAtMs = :exp, #ttl = :ttl${
+          auth.proctorTests ? ', proctorTests = :proctorTests' : ''
+        } REMOVE pendingBucket${auth.proctorTests ? '' : ', proctorTests'}`,
         ConditionExpression: 'userId = :user AND #key = :key',
         ExpressionAttributeNames: { '#key': 'key', '#ttl': 'ttl' },
         ExpressionAttributeValues: {
@@ -247,6 +275,7 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
           ':ttl': ttlFrom(this.now()),
           ':user': auth.userId,
           ':key': auth.key,
+          ...(auth.proctorTests ? { ':proctorTests': auth.proctorTests } : {}),
         },
       }),
     );
@@ -275,24 +304,119 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
    */
   async claimKey(key: string, connectionId: string): Promise<KeyClaim> {
     const now = this.now();
+    const { userId, testId } = parseConnectionKey(key);
+    // The same write starts the history: the old values (ALL_OLD) are what the new event is
+    // measured against, and the end of the previous connection is cleared for this one.
     const { Attributes } = await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: keyPk(key) },
         UpdateExpression:
-          'SET connectionId = :me, claimedAtMs = :now, #ttl = :ttl, epoch = if_not_exists(epoch, :now) + :one',
+          'SET connectionId = :me, claimedAtMs = :now, #ttl = :ttl, epoch = if_not_exists(epoch, :now) + :one, ' +
+          `userId = :user, events = if_not_exists(events, :noEvents)${testId === null ? '' : ', rosterTestId = :test'} ` +
+          'REMOVE endedAtMs, endReason',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
-        ExpressionAttributeValues: { ':me': connectionId, ':now': now, ':ttl': keyTtlFrom(now), ':one': 1 },
-        ReturnValues: 'UPDATED_OLD',
+        ExpressionAttributeValues: {
+          ':me': connectionId,
+          ':now': now,
+          ':ttl': keyTtlFrom(now),
+          ':one': 1,
+          ':user': userId,
+          ':noEvents': {},
+          ...(testId === null ? {} : { ':test': testId }),
+        },
+        ReturnValues: 'ALL_OLD',
       }),
     );
     const old = Attributes ?? {};
     const epoch = (typeof old.epoch === 'number' ? old.epoch : now) + 1;
     const previous = old.connectionId;
-    if (typeof previous !== 'string' || previous === connectionId || expired(old, now)) {
-      return { previous: null, epoch };
+    const history = expired(old, now) ? null : toHistory(key, old, now);
+    const holder =
+      typeof previous !== 'string' || previous === connectionId || !history?.holder ? null : previous;
+    return {
+      previous: holder,
+      epoch,
+      prior: {
+        holder,
+        ...(history?.ended ? { ended: history.ended } : {}),
+        totals: history?.totals ?? EMPTY_TOTALS,
+      },
+    };
+  }
+
+  /**
+   * The event goes to slot `epoch mod HISTORY_EVENTS`, so concurrent entries never share a slot
+   * and the map never holds more than HISTORY_EVENTS; the totals are atomic adds, so they stay
+   * exact whatever the order. Only the longest gap needs a condition (it may only grow).
+   */
+  async recordConnection(key: string, entry: HistoryEntry): Promise<void> {
+    const { event } = entry;
+    const counts = duringAttempt(event);
+    const gap = counts ? (event.awayMs ?? 0) : 0;
+    const send = (withLongest: boolean) =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keyPk(key) },
+          UpdateExpression:
+            `SET events.#slot = :event${withLongest ? ', longestGapMs = :gap' : ''} ` +
+            'ADD connections :one, reconnects :reconnect, offlineMs :gap, replaced :replaced, unknownGaps :unknown',
+          ...(withLongest
+            ? { ConditionExpression: 'attribute_not_exists(longestGapMs) OR longestGapMs < :gap' }
+            : {}),
+          ExpressionAttributeNames: { '#slot': `e${entry.epoch % HISTORY_EVENTS}` },
+          ExpressionAttributeValues: {
+            ':event': event,
+            ':one': 1,
+            ':reconnect': counts ? 1 : 0,
+            ':gap': gap,
+            ':replaced': entry.replacedPrevious ? 1 : 0,
+            ':unknown': counts && event.awayMs === null ? 1 : 0,
+          },
+        }),
+      );
+    if (gap === 0) {
+      await send(false);
+      return;
     }
-    return { previous, epoch };
+    try {
+      await send(true);
+    } catch (error) {
+      // A longer gap is already recorded: add the event and the totals without it.
+      if (!isConditionFailure(error)) throw error;
+      await send(false);
+    }
+  }
+
+  async historyOf(key: string): Promise<KeyHistory | null> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: keyPk(key) }, ConsistentRead: true }),
+    );
+    const now = this.now();
+    return Item && !expired(Item, now) ? toHistory(key, Item, now) : null;
+  }
+
+  async rosterOf(testId: string): Promise<KeyHistory[]> {
+    const found: KeyHistory[] = [];
+    const now = this.now();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: ROSTER_INDEX,
+          KeyConditionExpression: 'rosterTestId = :test',
+          ExpressionAttributeValues: { ':test': testId },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (!expired(item, now)) found.push(toHistory(String(item.pk).slice('K#'.length), item, now));
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return found;
   }
 
   async holderOf(key: string): Promise<string | null> {
@@ -314,15 +438,21 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
    * Conditional on the holder, so a late $disconnect never removes a newer connection's mapping.
    * The item stays, without a holder, so its epoch keeps growing.
    */
-  async releaseKey(key: string, connectionId: string): Promise<boolean> {
+  async releaseKey(key: string, connectionId: string, end: ConnectionEnd): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: keyPk(key) },
-          UpdateExpression: 'REMOVE connectionId',
+          UpdateExpression: 'REMOVE connectionId SET endedAtMs = :at, endReason = :reason, #ttl = :ttl',
           ConditionExpression: 'connectionId = :me',
-          ExpressionAttributeValues: { ':me': connectionId },
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':me': connectionId,
+            ':at': end.atMs,
+            ':reason': end.reason,
+            ':ttl': keyTtlFrom(this.now()),
+          },
         }),
       );
       return true;
@@ -360,4 +490,36 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
     }
     return found;
   }
+}
+
+/**
+ * A key record as history. The holder counts only within API Gateway's 2 h connection limit: a
+ * connection whose `$disconnect` never came is not shown online forever.
+ */
+function toHistory(key: string, item: Record<string, unknown>, nowMs: number): KeyHistory {
+  const { userId, testId } = parseConnectionKey(key);
+  const number = (value: unknown) => (typeof value === 'number' ? value : 0);
+  const totals = Object.fromEntries(
+    TOTAL_NAMES.map((name) => [name, number(item[name])]),
+  ) as unknown as HistoryTotals;
+  const claimedAtMs = typeof item.claimedAtMs === 'number' ? item.claimedAtMs : undefined;
+  const holding =
+    typeof item.connectionId === 'string' &&
+    claimedAtMs !== undefined &&
+    claimedAtMs + MAX_CONNECTION_MS > nowMs;
+  const events = Object.values((item.events ?? {}) as Record<string, ConnectionEvent>)
+    .filter((e) => typeof e?.atMs === 'number')
+    .sort((a, b) => a.atMs - b.atMs)
+    .slice(-HISTORY_EVENTS);
+  return {
+    userId,
+    testId,
+    holder: holding ? (item.connectionId as string) : null,
+    ...(claimedAtMs === undefined ? {} : { claimedAtMs }),
+    ...(typeof item.endedAtMs === 'number' && typeof item.endReason === 'string'
+      ? { ended: { atMs: item.endedAtMs, reason: item.endReason as ConnectionEnd['reason'] } }
+      : {}),
+    totals,
+    events,
+  };
 }

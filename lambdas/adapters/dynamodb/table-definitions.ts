@@ -32,6 +32,14 @@ export const CONNECTIONS_TABLE: TableDefinition = {
       sortKey: { name: 'authDeadlineMs', type: 'N' },
       projection: 'ALL',
     },
+    {
+      // Sparse: only the key records of assessment connections carry rosterTestId. The staff
+      // report and the proctor snapshot list a test's students with one query.
+      indexName: 'keys-by-test',
+      partitionKey: { name: 'rosterTestId', type: 'S' },
+      sortKey: { name: 'userId', type: 'S' },
+      projection: 'ALL',
+    },
   ],
 };
 
@@ -62,11 +70,12 @@ export type TableName = keyof typeof TABLE_DEFINITIONS;
 /** Connection and key records outlive API Gateway's 2 h connection maximum. */
 export const CONNECTION_RECORD_TTL_SECONDS = 3 * 60 * 60;
 /**
- * Key records carry the claim epoch that fences replaced connections; they outlive the longest
- * assessment (24 h), so an attempt's holder is never compared with an epoch that restarted.
- * (A restarted epoch starts from the clock, above any earlier one, in any case.)
+ * Key records carry the claim epoch that fences replaced connections, and the attempt's connection
+ * history: they outlive the longest assessment (24 h), so an attempt's holder is never compared
+ * with an epoch that restarted, and they stay 30 days after the last connection for the staff
+ * report. (A restarted epoch starts from the clock, above any earlier one, in any case.)
  */
-export const KEY_RECORD_TTL_SECONDS = 2 * 24 * 60 * 60;
+export const KEY_RECORD_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** Writes to the sparse work indexes are spread over this many partitions each (see shards.ts). */
 export const ACTIVE_SHARDS = 4;
 export const PENDING_SHARDS = 4;

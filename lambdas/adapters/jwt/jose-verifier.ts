@@ -5,6 +5,7 @@
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { isValidUserId, MAX_USER_ID_BYTES, TOKEN_CLOCK_LEEWAY_SECONDS } from '../../../protocol';
 import type { TokenCheck, TokenVerifier } from '../../core/ports';
+import { type ProctorClaims, proctorTestsOf } from '../../core/proctor';
 
 export type KeySource = { kind: 'hs256'; secret: () => Promise<string> } | { kind: 'jwks'; jwksUrl: string };
 
@@ -14,6 +15,8 @@ export interface JoseVerifierOptions {
   audience?: string;
   /** Claim holding the user id. */
   userIdClaim: string;
+  /** Claims that make a token a proctor's; without them no token is. */
+  proctor?: ProctorClaims;
   /** For tests: the verification time. */
   now?: () => number;
 }
@@ -89,7 +92,8 @@ export class JoseTokenVerifier implements TokenVerifier {
     if (!Number.isFinite(exp) || exp > LATEST_EXP_SECONDS) {
       return { ok: false, code: 'invalid_token', reason: 'the token expires too far in the future' };
     }
-    return { ok: true, userId: id, expiresAtMs: exp * 1000 };
+    const proctorTests = this.options.proctor ? proctorTestsOf(payload, this.options.proctor) : undefined;
+    return { ok: true, userId: id, expiresAtMs: exp * 1000, ...(proctorTests ? { proctorTests } : {}) };
   }
 }
 

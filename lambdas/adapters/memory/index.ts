@@ -4,6 +4,18 @@
  */
 
 import { RATE_LIMIT, type ServerFrame } from '../../../protocol';
+import {
+  addEvent,
+  type ConnectionEnd,
+  type ConnectionEvent,
+  EMPTY_TOTALS,
+  HISTORY_EVENTS,
+  type HistoryEntry,
+  type HistoryTotals,
+  type KeyHistory,
+  MAX_CONNECTION_MS,
+} from '../../core/connection-history';
+import { parseConnectionKey } from '../../core/connection-key';
 import { setOwn } from '../../core/own-keys';
 import type {
   AnswerWrite,
@@ -21,6 +33,7 @@ import type {
   IdentityBindResult,
   IdGenerator,
   KeyClaim,
+  MetricScope,
   NewAssessment,
   RateLimiter,
   Telemetry,
@@ -60,6 +73,8 @@ export class InMemoryConnectionRegistry implements ConnectionRegistry {
   private readonly bound = new Map<string, { userId: string; key: string }>();
   readonly keys = new Map<string, string>();
   private readonly epochs = new Map<string, number>();
+  /** Key -> its history record, as the DynamoDB key item keeps it. */
+  private readonly histories = new Map<string, StoredHistory>();
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -116,14 +131,54 @@ export class InMemoryConnectionRegistry implements ConnectionRegistry {
     this.keys.set(key, connectionId);
     const epoch = (this.epochs.get(key) ?? this.now()) + 1;
     this.epochs.set(key, epoch);
-    return { previous: previous !== undefined && previous !== connectionId ? previous : null, epoch };
+    const stored = this.histories.get(key);
+    const holder = previous !== undefined && previous !== connectionId ? previous : null;
+    const prior = {
+      holder,
+      ...(stored?.ended ? { ended: { ...stored.ended } } : {}),
+      totals: { ...(stored?.totals ?? EMPTY_TOTALS) },
+    };
+    this.histories.set(key, {
+      claimedAtMs: this.now(),
+      totals: stored?.totals ?? { ...EMPTY_TOTALS },
+      events: stored?.events ?? new Map(),
+    });
+    return { previous: holder, epoch, prior };
+  }
+  async recordConnection(key: string, entry: HistoryEntry): Promise<void> {
+    const stored = this.histories.get(key);
+    if (!stored) return;
+    stored.events.set(entry.epoch % HISTORY_EVENTS, clone(entry.event));
+    stored.totals = addEvent(stored.totals, entry.event, entry.replacedPrevious);
+  }
+  async historyOf(key: string): Promise<KeyHistory | null> {
+    const stored = this.histories.get(key);
+    if (!stored) return null;
+    const { userId, testId } = parseConnectionKey(key);
+    const holder = this.keys.get(key) ?? null;
+    return {
+      userId,
+      testId,
+      holder: holder !== null && stored.claimedAtMs + MAX_CONNECTION_MS > this.now() ? holder : null,
+      claimedAtMs: stored.claimedAtMs,
+      ...(stored.ended && holder === null ? { ended: { ...stored.ended } } : {}),
+      totals: { ...stored.totals },
+      events: [...stored.events.values()].sort((a, b) => a.atMs - b.atMs).map(clone),
+    };
+  }
+  async rosterOf(testId: string): Promise<KeyHistory[]> {
+    const keys = [...this.histories.keys()].filter((key) => parseConnectionKey(key).testId === testId);
+    const found = await Promise.all(keys.map((key) => this.historyOf(key)));
+    return found.filter((h): h is KeyHistory => h !== null);
   }
   async holderOf(key: string): Promise<string | null> {
     return this.keys.get(key) ?? null;
   }
-  async releaseKey(key: string, connectionId: string): Promise<boolean> {
+  async releaseKey(key: string, connectionId: string, end: ConnectionEnd): Promise<boolean> {
     if (this.keys.get(key) !== connectionId) return false;
     this.keys.delete(key);
+    const stored = this.histories.get(key);
+    if (stored) stored.ended = { ...end };
     return true;
   }
   async removeConnection(connectionId: string): Promise<ConnectionRecord | null> {
@@ -256,13 +311,20 @@ export class RecordingNotifier implements ConnectionNotifier {
   }
 }
 
-/** Accepts tokens of the form `user:<id>` (or `user:<id>:<expiresAtMs>`); anything else is invalid. */
+/**
+ * Accepts tokens of the form `user:<id>` (or `user:<id>:<expiresAtMs>`), and proctor tokens
+ * `proctor:<id>:<test,test...>`; anything else is invalid.
+ */
 export class FakeTokenVerifier implements TokenVerifier {
   constructor(private readonly clock: Clock) {}
   async verify(token: string): Promise<TokenCheck> {
-    const [kind, userId, expires] = token.split(':');
+    const [kind, userId, third] = token.split(':');
+    if (kind === 'proctor' && userId) {
+      const proctorTests = (third ?? '').split(',').filter(Boolean);
+      return { ok: true, userId, expiresAtMs: this.clock.now() + 3600_000, proctorTests };
+    }
     if (kind !== 'user' || !userId) return { ok: false, code: 'invalid_token', reason: 'not a token' };
-    const expiresAtMs = expires ? Number(expires) : this.clock.now() + 3600_000;
+    const expiresAtMs = third ? Number(third) : this.clock.now() + 3600_000;
     if (expiresAtMs <= this.clock.now()) return { ok: false, code: 'expired_token', reason: 'expired' };
     return { ok: true, userId, expiresAtMs };
   }
@@ -290,7 +352,26 @@ export class SilentTelemetry implements Telemetry {
   error(message: string, error: unknown): void {
     this.errors.push({ message, error });
   }
-  count(metric: string, value = 1): void {
+  /** Per-test counts, keyed `<metric>|<test_id>`. */
+  readonly perTest = new Map<string, number>();
+  readonly timings: { metric: string; ms: number; testId?: string }[] = [];
+  count(metric: string, value = 1, scope?: MetricScope): void {
     this.counts.set(metric, (this.counts.get(metric) ?? 0) + value);
+    if (scope?.testId !== undefined) {
+      const key = `${metric}|${scope.testId}`;
+      this.perTest.set(key, (this.perTest.get(key) ?? 0) + value);
+    }
   }
+  timing(metric: string, ms: number, scope?: MetricScope): void {
+    this.timings.push({ metric, ms, ...(scope?.testId === undefined ? {} : { testId: scope.testId }) });
+  }
+}
+
+/** A key's history as the in-memory registry keeps it. */
+interface StoredHistory {
+  claimedAtMs: number;
+  ended?: ConnectionEnd;
+  totals: HistoryTotals;
+  /** slot -> event, like the DynamoDB item's `events` map. */
+  events: Map<number, ConnectionEvent>;
 }
