@@ -16,7 +16,7 @@ import { DynamoTestCatalog } from './adapters/dynamodb/test-catalog';
 import { JoseTokenVerifier, type KeySource } from './adapters/jwt/jose-verifier';
 import { PowertoolsTelemetry } from './adapters/powertools-telemetry';
 import { type AppConfig, loadConfig } from './config';
-import { type Core, createCore } from './core/app';
+import { type Core, createCore } from './core';
 import type { CoreDeps } from './core/deps';
 import type { Clock } from './core/ports';
 import { CachedTestCatalog } from './core/test-cache';

@@ -26,7 +26,7 @@ export const DURATION_ALARM_RATIO = 0.8;
  */
 export const ALARMED_TABLE_OPERATIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
 
-/** The Powertools metric the core counts when a request fails unexpectedly (lambdas/core/app.ts). */
+/** The Powertools metric the core counts when a request fails unexpectedly (lambdas/core/index.ts). */
 export const INTERNAL_ERROR_METRIC = APP_METRICS.internalError;
 
 /**

@@ -11,7 +11,7 @@ import {
   SilentTelemetry,
 } from '../../lambdas/adapters/memory';
 import { InMemoryProctorSubscriptions } from '../../lambdas/adapters/memory/proctor-subscriptions';
-import { createCore } from '../../lambdas/core/app';
+import { createCore } from '../../lambdas/core';
 import type { CoreDeps } from '../../lambdas/core/deps';
 import type { ServerFrame } from '../../protocol';
 import { QUIZ } from './backend';
