@@ -128,6 +128,14 @@ export interface AssessmentWebSocketBackendProps {
   readonly userIdClaim?: string;
 
   /**
+   * Which token claims make a proctor (docs/protocol.md, section 12): `claim` must equal `role`
+   * (or be an array containing it), and `testsClaim` lists the test ids the proctor may watch.
+   *
+   * @default { claim: 'role', role: 'proctor', testsClaim: 'proctor_tests' }
+   */
+  readonly proctor?: { readonly claim?: string; readonly role?: string; readonly testsClaim?: string };
+
+  /**
    * Origins browsers may connect from, e.g. `https://quiz.example.com`. Requests without an
    * `Origin` header (non-browser clients) are always allowed.
    *
@@ -314,6 +322,10 @@ export class AssessmentWebSocketBackend extends Construct {
       jwtAudience: props.jwtAudience,
       aiService: props.aiService,
     });
+    // Unset names keep the defaults of lambdas/config.ts.
+    if (props.proctor?.claim) environment[ENV.proctorClaim] = props.proctor.claim;
+    if (props.proctor?.role) environment[ENV.proctorRole] = props.proctor.role;
+    if (props.proctor?.testsClaim) environment[ENV.proctorTestsClaim] = props.proctor.testsClaim;
     const functionOptions = { environment, logRetention, memorySize: props.memorySize ?? 256 };
 
     const functions: Record<string, NodejsFunction> = {};

@@ -3,10 +3,11 @@
  * of the real app (bundling skipped).
  */
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { APP_METRICS } from '../../lambdas/adapters/telemetry-names';
 import { AssessmentWebSocketBackend } from '../../lib/assessment-websocket-backend';
 import { MIN_RECOVERY_ATTEMPTS } from '../../lib/backend-alarms';
-import { logicalId, NO_BUNDLING, synthesize } from './synth';
+import { logicalId, NO_BUNDLING, synthesize, withoutSchemaValidation } from './synth';
 
 interface Widget {
   type: string;
@@ -232,5 +233,34 @@ describe('recovery failure rate alarm', () => {
   test('the construct exposes it among its alarms', () => {
     const ids = stack.backend.alarms.map((a) => logicalId(a));
     expect(ids.some((id) => id.includes('RecoveryFailureRate'))).toBe(true);
+  });
+});
+
+describe('proctor claims', () => {
+  test('the construct passes configured claim names to every function, and nothing by default', () => {
+    const envs = (props: ConstructorParameters<typeof AssessmentWebSocketBackend>[2]) => {
+      const app = new App({ context: NO_BUNDLING });
+      const stack = new Stack(app, 'S');
+      new AssessmentWebSocketBackend(stack, 'Backend', props);
+      const functions = withoutSchemaValidation(() => Template.fromStack(stack)).findResources(
+        'AWS::Lambda::Function',
+      );
+      return Object.values(functions)
+        .map(
+          (f) => (f as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties,
+        )
+        .map((p) => p.Environment?.Variables ?? {})
+        .filter((v) => v.CONNECTIONS_TABLE !== undefined);
+    };
+    const custom = envs({ proctor: { claim: 'roles', role: 'staff', testsClaim: 'exams' } });
+    expect(custom.length).toBeGreaterThan(0);
+    for (const env of custom) {
+      expect(env).toMatchObject({
+        PROCTOR_CLAIM: 'roles',
+        PROCTOR_ROLE: 'staff',
+        PROCTOR_TESTS_CLAIM: 'exams',
+      });
+    }
+    for (const env of envs({})) expect(env.PROCTOR_CLAIM).toBeUndefined();
   });
 });
