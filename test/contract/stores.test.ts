@@ -2,6 +2,7 @@
  * One contract, two implementations: the DynamoDB adapters (on dynalite) and the in-memory
  * twins must behave the same, so unit tests on the twins mean something.
  */
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoAssessmentStore } from '../../lambdas/adapters/dynamodb/assessment-store';
 import { DynamoConnectionRegistry } from '../../lambdas/adapters/dynamodb/connection-registry';
 import { InMemoryAssessmentStore, InMemoryConnectionRegistry } from '../../lambdas/adapters/memory';
@@ -354,4 +355,80 @@ describe.each(stores)('AssessmentStore with prototype-named keys (%s)', (_name, 
       expect(await store.recordAnswer({ ...write, questionIndex: 1 })).toBeNull();
     },
   );
+});
+
+describe('DynamoAssessmentStore storage', () => {
+  const item = async (pk: string) =>
+    (await dynamo.doc.send(new GetCommand({ TableName: dynamo.tables.assessments, Key: { pk } }))).Item;
+
+  it('stores an option once: a request id keeps its question, and reads back the answer it stored', async () => {
+    const store = new DynamoAssessmentStore(dynamo.doc, dynamo.tables.assessments);
+    const userId = unique('once');
+    const option = 'o'.repeat(500);
+    await store.create({
+      holderEpoch: 1,
+      userId,
+      testId: 'quiz',
+      assessmentId: unique('a'),
+      threadId: unique('thread'),
+      startedAtMs: T0,
+      deadlineMs: T0 + 60_000,
+      total: 2,
+    });
+    const write = {
+      epoch: 1,
+      userId,
+      testId: 'quiz',
+      questionId: 'q1',
+      option,
+      questionIndex: 0,
+      requestId: 'r1',
+      nowMs: T0 + 1,
+    };
+    expect((await store.recordAnswer(write))?.requestIds).toEqual({ r1: { questionId: 'q1', option } });
+    const stored = await item(`${userId}_quiz`);
+    expect(stored?.requestIds).toEqual({ '=r1': 'q1' });
+    expect(JSON.stringify(stored).split(option)).toHaveLength(2); // the text appears once
+  });
+
+  it('reads items written when a request id held its whole answer', async () => {
+    const store = new DynamoAssessmentStore(dynamo.doc, dynamo.tables.assessments);
+    const userId = unique('old');
+    await dynamo.doc.send(
+      new PutCommand({
+        TableName: dynamo.tables.assessments,
+        Item: {
+          pk: `${userId}_quiz`,
+          userId,
+          testId: 'quiz',
+          assessmentId: 'a',
+          threadId: 't',
+          status: 'in_progress',
+          startedAtMs: T0,
+          deadlineMs: T0 + 60_000,
+          total: 2,
+          answeredCount: 1,
+          answers: { '=q1': 'x' },
+          requestIds: { '=r1': { questionId: 'q1', option: 'x' } },
+          holderEpoch: 1,
+        },
+      }),
+    );
+    const record = await store.get(userId, 'quiz');
+    expect(record?.requestIds).toEqual({ r1: { questionId: 'q1', option: 'x' } });
+    const next = {
+      epoch: 1,
+      userId,
+      testId: 'quiz',
+      questionId: 'q2',
+      option: 'y',
+      questionIndex: 1,
+      requestId: 'r2',
+      nowMs: T0 + 1,
+    };
+    expect((await store.recordAnswer(next))?.requestIds).toEqual({
+      r1: { questionId: 'q1', option: 'x' },
+      r2: { questionId: 'q2', option: 'y' },
+    });
+  });
 });

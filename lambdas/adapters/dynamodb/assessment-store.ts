@@ -2,6 +2,10 @@
  * Assessments on DynamoDB: one item per (user, test), keyed by the connection key, which is
  * injective. Every change is one conditional write on that item, so exactly-once answers need
  * no transactions (which dynalite lacks) and no read-then-write.
+ * The chosen option's text (up to 500 characters) is stored once, in `answers`; `requestIds` maps
+ * each request id to its question only, and the option is read back from `answers` (a question
+ * is answered once and never changes, so that is the option the request stored). DynamoDB bills
+ * a write by the item's size, so this halves what every later write of the item costs.
  * In-progress items carry `activeShard`, which puts them in the sparse deadline index that the
  * sweep queries; completion removes it.
  * `holderEpoch` fences replaced connections: auth raises it to the epoch of the key claim it won,
@@ -18,7 +22,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { connectionKey, parseConnectionKey } from '../../core/connection-key';
+import { ownValue, setOwn } from '../../core/own-keys';
 import type {
+  AnswerRecord,
   AnswerWrite,
   AssessmentRecord,
   AssessmentStore,
@@ -34,7 +40,9 @@ const ACTIVE_INDEX = ASSESSMENTS_TABLE.indexes[0]?.indexName ?? 'active-by-deadl
 const ACTIVE = new IndexShards('active', ACTIVE_SHARDS);
 
 /** The stored item: the record's fields, flattened completion, and the index attribute. */
-interface AssessmentItem extends Omit<AssessmentRecord, 'completion'> {
+interface AssessmentItem extends Omit<AssessmentRecord, 'completion' | 'requestIds'> {
+  /** request id -> question id (items written before the option was dropped hold the answer). */
+  requestIds: Record<string, string | AnswerRecord>;
   pk: string;
   activeShard?: string;
   completionReason?: 'submitted' | 'time_up';
@@ -43,6 +51,7 @@ interface AssessmentItem extends Omit<AssessmentRecord, 'completion'> {
 }
 
 function toRecord(item: AssessmentItem): AssessmentRecord {
+  const answers = fromStoredMap(item.answers);
   return {
     userId: item.userId,
     testId: item.testId,
@@ -53,8 +62,8 @@ function toRecord(item: AssessmentItem): AssessmentRecord {
     deadlineMs: item.deadlineMs,
     total: item.total,
     answeredCount: item.answeredCount,
-    answers: fromStoredMap(item.answers),
-    requestIds: fromStoredMap(item.requestIds),
+    answers,
+    requestIds: requestIdsOf(fromStoredMap(item.requestIds), answers),
     ...(typeof item.holderEpoch === 'number' ? { holderEpoch: item.holderEpoch } : {}),
     ...(typeof item.aiTurnsDelivered === 'number' ? { aiTurnsDelivered: item.aiTurnsDelivered } : {}),
     ...(item.status === 'completed' && item.completionReason
@@ -82,6 +91,23 @@ function fromStoredMap<T>(stored: Record<string, T> | undefined): Record<string,
       .filter(([key]) => key.startsWith(STORED_KEY_PREFIX))
       .map(([key, value]) => [key.slice(STORED_KEY_PREFIX.length), value]),
   );
+}
+
+function requestIdsOf(
+  stored: Record<string, string | AnswerRecord>,
+  answers: Record<string, string>,
+): Record<string, AnswerRecord> {
+  const requestIds: Record<string, AnswerRecord> = {};
+  for (const [requestId, value] of Object.entries(stored)) {
+    if (typeof value !== 'string') {
+      setOwn(requestIds, requestId, value);
+      continue;
+    }
+    // Written in the same update as the answer, which never changes afterwards.
+    const option = ownValue(answers, value);
+    if (option !== undefined) setOwn(requestIds, requestId, { questionId: value, option });
+  }
+  return requestIds;
 }
 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
@@ -187,7 +213,7 @@ export class DynamoAssessmentStore implements AssessmentStore {
         },
         ExpressionAttributeValues: {
           ':option': write.option,
-          ':answer': { questionId: write.questionId, option: write.option },
+          ':answer': write.questionId,
           ':one': 1,
           ':inProgress': 'in_progress',
           ':index': write.questionIndex,
