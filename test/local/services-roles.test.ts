@@ -218,9 +218,9 @@ async function connect(query: Record<string, string> = { test_id: QUIZ.test_id }
   pool.add(connectionId);
   return connectionId;
 }
-const token = (userId: string) => {
+const token = (userId: string, claims: Record<string, unknown> = {}) => {
   const now = Math.floor(clock.now() / 1000);
-  return new SignJWT({})
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)
     .setIssuedAt(now)
@@ -247,9 +247,9 @@ function frames(connectionId: string): { type: string; error?: { code: string } 
   return fresh;
 }
 const types = (connectionId: string) => frames(connectionId).map((f) => f.type);
-const auth = async (connectionId: string, userId: string) => {
+const auth = async (connectionId: string, userId: string, claims: Record<string, unknown> = {}) => {
   await run('auth').auth(
-    event(connectionId, 'auth', JSON.stringify({ action: 'auth', token: await token(userId) })),
+    event(connectionId, 'auth', JSON.stringify({ action: 'auth', token: await token(userId, claims) })),
   );
 };
 const message = (connectionId: string, fields: object) =>
@@ -272,6 +272,12 @@ test('every route and job runs a whole lifecycle with exactly its synthesized gr
   expect(types(first)).toContain('pong');
   await message(first, { type: 'get_assessment_status', request_id: 'st1' });
   expect(types(first)).toEqual(['assessment_status']);
+  // A proctor watches the test: the snapshot lists its students from the keys-by-test index, and
+  // what the students do from here on is published to it.
+  const proctor = await connect({});
+  await auth(proctor, 'proctor-1', { role: 'proctor', proctor_tests: [QUIZ.test_id] });
+  await message(proctor, { type: 'proctor_subscribe', data: { test_id: QUIZ.test_id } });
+  expect(types(proctor)).toContain('proctor_snapshot');
   await run('default').unrouted(event(first, '$default', JSON.stringify({ action: 'nope' })));
   expect(frames(first).map((f) => f.error?.code)).toEqual(['unknown_action']);
 
