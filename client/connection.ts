@@ -51,7 +51,9 @@ export function abandon(connection: Connection, timers: Timers, code = 1000, rea
   ws.onopen = null;
   ws.onmessage = null;
   ws.onclose = null;
-  ws.onerror = null;
+  // Not null: closing a socket that is still connecting makes the `ws` package emit 'error',
+  // which an EventEmitter without a listener throws (crashing a Node client). Browsers only fire it.
+  ws.onerror = () => {};
   try {
     ws.close(code, reason);
   } catch {

@@ -4,7 +4,12 @@
  * Query parameters: `ws` (WebSocket URL; default ws(s)://<this host>/<stage>), `stage` (default
  * `local`), `test` (default `demo`), `user` (sign in at once as this user).
  */
-import { AssessmentClient, AssessmentClientError, type ConnectionState, type StateChange } from '../client';
+import {
+  AssessmentClient,
+  AssessmentClientError,
+  type ConnectionState,
+  type StateChange,
+} from '../client/index';
 import type { AssessmentSnapshot, CompletedSummary, Progress, QuestionView } from '../protocol';
 
 declare global {

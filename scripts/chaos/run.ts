@@ -22,7 +22,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { AssessmentClient, type AssessmentClientError, type WebSocketConstructor } from '../../client';
+import { AssessmentClient, type AssessmentClientError, type WebSocketConstructor } from '../../client/index';
 import type { ChaosStackConfig } from './stack-child';
 
 const { values: flags } = parseArgs({

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import type { AssessmentClient } from '../../client';
+import type { AssessmentClient } from '../../client/index';
 import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
 
 /** What demo/app.ts exposes on window, plus the state log this test adds. */

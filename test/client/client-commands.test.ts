@@ -1,4 +1,4 @@
-import { AssessmentClientError } from '../../client';
+import { AssessmentClientError } from '../../client/index';
 import { createHarness } from './fakes';
 
 describe('commands: frames and request matching', () => {

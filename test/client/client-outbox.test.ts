@@ -1,4 +1,4 @@
-import { AssessmentClient, outboxStorageKey } from '../../client';
+import { AssessmentClient, outboxStorageKey } from '../../client/index';
 import { createHarness, flush } from './fakes';
 
 const KEY = outboxStorageKey('ws://test.invalid/local', 'demo');

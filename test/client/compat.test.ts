@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import WS from 'ws';
-import { AssessmentClient } from '../../client';
+import { AssessmentClient } from '../../client/index';
 import { typeErrors } from '../support/typecheck';
 
 describe('the SDK public types', () => {
@@ -12,7 +12,7 @@ describe('the SDK public types', () => {
     const broken = path.join(__dirname, 'compat-broken.types.ts');
     const errors = typeErrors([], {
       [broken]: `
-        import type { ClientEvents, QuestionView } from '../../client';
+        import type { ClientEvents, QuestionView } from '../../client/index';
         // @ts-expect-error this line is not an error, so the directive itself is
         export const fine: number = 1;
         export const wrong: ClientEvents['question'][0] = {} as QuestionView['options'];

@@ -16,7 +16,7 @@ import type {
   QuestionView,
   ServerFrame,
   WebSocketConstructor,
-} from '../../client';
+} from '../../client/index';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Expect<T extends true> = T;

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import WS from 'ws';
-import { AssessmentClient, type ClientEvents, type WebSocketLike } from '../../client';
+import { AssessmentClient, type ClientEvents, type WebSocketLike } from '../../client/index';
 import type { AssessmentClientOptions } from '../../client/types';
 import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
 

@@ -1,5 +1,5 @@
 /** In-memory twins for the client's unit tests: a scriptable WebSocket, timers, storage, window. */
-import { AssessmentClient } from '../../client';
+import { AssessmentClient } from '../../client/index';
 import type { AssessmentClientOptions, StorageLike, Timers, WebSocketLike } from '../../client/types';
 
 export class FakeTimers implements Timers {
