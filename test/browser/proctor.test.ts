@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { SignJWT } from 'jose';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import WebSocket from 'ws';
+import { main as report } from '../../scripts/report';
 import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -192,6 +193,25 @@ describeBrowser('proctor page (browser)', () => {
     await page.waitForSelector(`${row(ben.userId)}[data-online="true"][data-reconnects="1"]`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'proctor-recovered.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
+
+    // The staff report reads the same history from the stack's DynamoDB endpoint.
+    const lines: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((line: unknown) => lines.push(String(line)));
+    const t = stack.tableNames;
+    const code = await report([
+      '--test',
+      'demo',
+      '--json',
+      '--endpoint',
+      stack.dynamodbEndpoint,
+      '--tables',
+      `${t.connections},${t.assessments},${t.tests}`,
+    ]).finally(() => log.mockRestore());
+    expect(code).toBe(0);
+    const rows = (JSON.parse(lines.join('\n')) as { rows: { user_id: string; reconnects: number }[] }).rows;
+    for (const s of students) {
+      expect(rows.find((r) => r.user_id === s.userId)?.reconnects).toBe(s === cy ? 0 : 1);
+    }
 
     // Isolation: no student ever received a proctor frame, and a student cannot subscribe.
     for (const s of students) expect(s.frames.filter((f) => f.type.startsWith('proctor_'))).toEqual([]);
