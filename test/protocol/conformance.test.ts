@@ -87,7 +87,7 @@ describe('docs/protocol.md agrees with the protocol module', () => {
     expect(limits).toContain(`at most ${MAX_USER_ID_BYTES} bytes in UTF-8`);
     expect(limits).toContain(`1-${REQUEST_ID_MAX_LENGTH} characters`);
     expect(limits).toContain(
-      `${RATE_LIMIT.framesPerWindow} \`message\` frames per connection per ${RATE_LIMIT.windowMs / 1000}-second window`,
+      `${RATE_LIMIT.framesPerWindow} frames (\`auth\`, \`message\` and unrouted alike) per connection per ${RATE_LIMIT.windowMs / 1000}-second window`,
     );
     expect(limits).toContain(
       `bursts of ${RATE_LIMIT.minBurst} and ${RATE_LIMIT.minSustainedPerSecond} frame/s`,
