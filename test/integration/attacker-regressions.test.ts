@@ -239,7 +239,7 @@ describe('3. user ids must be well-formed and at most 256 bytes', () => {
   });
 
   it('a sub of exactly 256 bytes works end to end', async () => {
-    const sub = 'z'.repeat(254) + 'é'; // 254 + 2 bytes
+    const sub = `${'z'.repeat(254)}é`; // 254 + 2 bytes
     const conn = await backend.connect('?test_id=quiz-1');
     expect(types(await conn.auth(await signedToken({ sub })))).toEqual(['auth_success']);
     expect(types(await conn.message('start_assessment'))).toEqual(['assessment_started', 'question']);

@@ -46,9 +46,12 @@ function jitterPorts<T extends object>(rng: () => number, target: T): void {
   }
 }
 
-const script = fc.array(fc.constantFrom<Step>('start', 'answer', 'answer', 'answer', 'disconnect', 'reauth'), {
-  maxLength: 4,
-});
+const script = fc.array(
+  fc.constantFrom<Step>('start', 'answer', 'answer', 'answer', 'disconnect', 'reauth'),
+  {
+    maxLength: 4,
+  },
+);
 
 describe('one key, many connections, any order', () => {
   it('keeps exactly one live mapping and fences replaced connections (2000 interleavings)', async () => {
