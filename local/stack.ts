@@ -19,6 +19,7 @@ import type { TableName } from '../lambdas/adapters/dynamodb/table-definitions';
 import { putTestDefinition } from '../lambdas/adapters/dynamodb/test-catalog';
 import { ENV, loadConfig } from '../lambdas/config';
 import { ROUTES, SCHEDULED_JOBS } from '../lambdas/routes';
+import { startFakeAiService } from '../scripts/fake-ai-service';
 import { readTestDefinitionFiles } from '../scripts/test-definition-files';
 import { type HotReload, startHotReload } from './app/hot-reload';
 import { ensureProjectAssembly } from './app/synth-cache';
@@ -82,6 +83,11 @@ export interface LocalStackOptions {
   readonly maxInstancesPerFunction?: number;
   /** Chaos runs: answers some @connections calls with a fault (see assembly-stack.ts). */
   readonly connectionsFault?: AssemblyStackOptions['connectionsFault'];
+  /**
+   * 'fake': start the fake AI service (scripts/fake-ai-service.ts) and point the functions'
+   * AI_SERVICE_URL at it (the project's app only). @default no AI service
+   */
+  readonly aiService?: 'fake';
 }
 
 export interface ServedApiSummary {
@@ -121,6 +127,8 @@ export interface LocalStack {
   readonly assembly?: { readonly dir: string; readonly cached: boolean; readonly synthMs: number };
   /** The running assembly (absent in-process), for tests that reach inside. */
   readonly running?: RunningAssembly;
+  /** The fake AI service the functions call (with `aiService: 'fake'`). */
+  readonly aiServiceUrl?: string;
   /** Closes every connection (each gets `$disconnect`), stops the jobs and servers. */
   stop(): Promise<void>;
 }
@@ -232,7 +240,9 @@ async function startInProcess(
   const managementEndpoint = `http://127.0.0.1:${port}/${stage}`;
 
   // 3. The handlers' environment, set before any handler module is loaded (cold start).
+  const aiServiceUrl = await startAiService(options, cleanups, log);
   const env: Record<string, string> = {
+    ...(aiServiceUrl ? { [ENV.aiServiceUrl]: aiServiceUrl } : {}),
     [ENV.connectionsTable]: LOCAL_TABLE_NAMES.connections,
     [ENV.assessmentsTable]: LOCAL_TABLE_NAMES.assessments,
     [ENV.testsTable]: LOCAL_TABLE_NAMES.tests,
@@ -323,6 +333,7 @@ async function startInProcess(
     notRun: [],
     warnings: [],
     servicesEndpoint: '',
+    ...(aiServiceUrl ? { aiServiceUrl } : {}),
     stop() {
       stopped ??= cleanup().finally(() => {
         running = false;
@@ -389,6 +400,7 @@ async function startFromAssembly(
   const workDir = path.join(rootDir, '.local-cache', 'code', String(process.pid));
   cleanups.push(() => rm(workDir, { recursive: true, force: true }));
 
+  const aiServiceUrl = foreign ? undefined : await startAiService(options, cleanups, log);
   const environmentFor = (fn: LocalFunction): Record<string, string> => {
     if (foreign) return {};
     // The project's local flags, applied over the template's values (docs/local-stack.md).
@@ -399,6 +411,7 @@ async function startFromAssembly(
       ...(options.allowedOrigins && options.allowedOrigins.length > 0
         ? { [ENV.allowedOrigins]: options.allowedOrigins.join(',') }
         : {}),
+      ...(aiServiceUrl ? { [ENV.aiServiceUrl]: aiServiceUrl } : {}),
       // Metrics are CloudWatch EMF lines on stdout: noise without CloudWatch.
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -490,6 +503,7 @@ async function startFromAssembly(
     servicesEndpoint: assemblyRun.servicesEndpoint,
     assembly: { dir: assembly.dir, cached: assembly.cached, synthMs },
     running: assemblyRun,
+    ...(aiServiceUrl ? { aiServiceUrl } : {}),
     stop() {
       stopped ??= cleanup().finally(() => {
         running = false;
@@ -497,4 +511,16 @@ async function startFromAssembly(
       return stopped;
     },
   };
+}
+
+/** With `aiService: 'fake'`, starts the fake AI service on a free port; its URL, else undefined. */
+async function startAiService(
+  options: LocalStackOptions,
+  cleanups: (() => Promise<void>)[],
+  log: (line: string) => void,
+): Promise<string | undefined> {
+  if (options.aiService !== 'fake') return undefined;
+  const fake = await startFakeAiService({ onRequest: (line) => log(`fake AI service: ${line}`) });
+  cleanups.push(() => fake.close());
+  return fake.url;
 }

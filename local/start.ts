@@ -8,7 +8,7 @@
  * --json-ready (print one JSON line on stdout when ready, instead of the report), --quiet,
  * --stop-on-stdin-end (stop when stdin closes: used by the test helper so a dying parent never
  * leaves a stack behind), --assembly DIR, --region R, --account-id N, --in-process, --no-hot-reload,
- * --no-function-logs, --help.
+ * --no-function-logs, --ai-service fake, --help.
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,7 +41,9 @@ const USAGE = `Usage: npm start -- [flags]
   --no-hot-reload             do not re-bundle functions when lambdas/ changes
   --no-function-logs          do not print what the functions log
   --max-instances N           concurrent instances per function (default 2 x CPUs, at least 4);
-                              beyond it events wait for a free instance`;
+                              beyond it events wait for a free instance
+  --ai-service fake           start the fake AI service (npm run fake-ai) and point the
+                              functions' AI_SERVICE_URL at it`;
 
 function numberFlag(values: Record<string, unknown>, name: string): number | undefined {
   const raw = values[name];
@@ -110,6 +112,11 @@ function report(stack: LocalStack): string {
     `  @connections  ${stack.managementEndpoint}/@connections/{connectionId}`,
     `  DynamoDB      ${stack.dynamodbEndpoint} (dynalite); data ${data}`,
     `  Tests loaded  ${stack.testIds.join(', ') || '(none)'}`,
+    ...(stack.aiServiceUrl
+      ? [
+          `  AI service    ${stack.aiServiceUrl} (the fake; what it received: ${stack.aiServiceUrl}/_fake/threads)`,
+        ]
+      : []),
     ...assemblyLine(stack),
     ...notRunLines(stack),
     '',
@@ -146,6 +153,7 @@ async function main(): Promise<void> {
       'no-hot-reload': { type: 'boolean' },
       'no-function-logs': { type: 'boolean' },
       'max-instances': { type: 'string' },
+      'ai-service': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -168,6 +176,11 @@ async function main(): Promise<void> {
   if (accountId !== undefined && !/^\d{12}$/.test(accountId)) {
     throw new Error(`--account-id must be 12 digits, got ${JSON.stringify(accountId)}`);
   }
+  const aiService = values['ai-service'];
+  if (aiService !== undefined && aiService !== 'fake') {
+    throw new Error(`--ai-service takes one value, fake; got ${JSON.stringify(aiService)}`);
+  }
+  if (aiService && assembly) throw new Error("--ai-service runs with the project's app, not --assembly");
   if ((assembly || values['from-assembly']) && values['in-process']) {
     throw new Error('--in-process excludes --assembly and --from-assembly');
   }
@@ -201,6 +214,7 @@ async function main(): Promise<void> {
     ...(values['no-hot-reload'] ? { hotReload: false } : {}),
     ...(values['no-function-logs'] ? { functionLogs: false } : {}),
     ...(maxInstances !== undefined ? { maxInstancesPerFunction: maxInstances } : {}),
+    ...(aiService === 'fake' ? { aiService } : {}),
     quiet: values.quiet ?? false,
   });
 
@@ -243,6 +257,7 @@ async function main(): Promise<void> {
         apis: stack.apis,
         servicesEndpoint: stack.servicesEndpoint,
         notRun: stack.notRun.length,
+        ...(stack.aiServiceUrl ? { aiServiceUrl: stack.aiServiceUrl } : {}),
       })}\n`,
     );
   } else {
