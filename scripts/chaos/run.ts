@@ -22,6 +22,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { seededRandom } from '../../bench/support/stats';
 import { AssessmentClient, type AssessmentClientError, type WebSocketConstructor } from '../../client/index';
 import type { ChaosStackConfig } from './stack-child';
 
@@ -58,17 +59,7 @@ const SEED = num('seed');
 const TEST_ID = 'chaos';
 const SECRET = new TextEncoder().encode('local-dev-secret');
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rng = random(SEED);
+const rng = seededRandom(SEED);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- the stack, in a child process ----------------------------------------------------------

@@ -6,6 +6,8 @@
  * - @connections answered with 410, 429 or 500 on a share of calls;
  * - Lambda instances killed mid-invocation (a busy instance of a random function, now and then).
  */
+
+import { seededRandom } from '../../bench/support/stats';
 import { startLocalStack } from '../../local/stack';
 
 export interface ChaosStackConfig {
@@ -21,17 +23,6 @@ export interface ChaosStackConfig {
   killEveryMs: number;
 }
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FAULTS = [
   { status: 410, type: 'GoneException', message: 'Gone' },
   { status: 429, type: 'LimitExceededException', message: 'Rate exceeded' },
@@ -40,7 +31,7 @@ const FAULTS = [
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as ChaosStackConfig;
-  const rng = random(config.seed);
+  const rng = seededRandom(config.seed);
   const counts = { connectionsFaults: 0, kills: 0 };
   const stack = await startLocalStack({
     port: config.port,

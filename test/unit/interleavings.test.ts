@@ -8,23 +8,12 @@
  * was stored (the holder fence).
  */
 import fc from 'fast-check';
+import { seededRandom } from '../../bench/support/stats';
 import type { KeyClaim } from '../../lambdas/core/ports';
 import { twinCore } from '../support/twins';
 
 const KEY = 'ivy_quiz-1';
 type Step = 'start' | 'answer' | 'disconnect' | 'reauth';
-
-/** A small seeded generator, so a failing run can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const turns = async (rng: () => number) => {
   for (let n = Math.floor(rng() * 4); n > 0; n--) await new Promise((resolve) => setImmediate(resolve));
@@ -60,7 +49,7 @@ describe('one key, many connections, any order', () => {
         fc.integer(),
         fc.array(script, { minLength: 2, maxLength: 3 }),
         async (seed, scripts) => {
-          const rng = random(seed);
+          const rng = seededRandom(seed);
           const { core, deps, open } = twinCore();
           const epochs = new Map<string, number>();
           const claim = deps.connections.claimKey.bind(deps.connections);
