@@ -136,5 +136,5 @@ describe('one key, many connections, any order', () => {
       ),
       { numRuns: Number(process.env.INTERLEAVINGS ?? 2000), endOnFailure: true },
     );
-  });
+  }, 180_000);
 });
