@@ -8,8 +8,7 @@
  */
 
 import { rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -24,7 +23,13 @@ import { readTestDefinitionFiles } from '../scripts/test-definition-files';
 import { type HotReload, startHotReload } from './app/hot-reload';
 import { ensureProjectAssembly } from './app/synth-cache';
 import type { LocalFunction, NotRun, WebSocketApiDescription } from './assembly/template';
-import { type AssemblyStackOptions, type RunningAssembly, startAssemblyStack } from './assembly-stack';
+import {
+  type AssemblyStackOptions,
+  closeServer,
+  listen,
+  type RunningAssembly,
+  startAssemblyStack,
+} from './assembly-stack';
 import { ConnectionPool } from './connection-pool';
 import { lockDataDir } from './data-lock';
 import { DEFAULT_IN_PROCESS } from './default-mode';
@@ -140,23 +145,6 @@ export const LOCAL_TABLE_NAMES: Record<TableName, string> = {
 };
 
 let running = false;
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.removeListener('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
-  });
-}
 
 function loadHandler(rootDir: string, entry: string): LambdaHandler {
   const modulePath = path.resolve(rootDir, entry);

@@ -7,7 +7,7 @@
 import type { AssessmentStatusData, ErrorCode, ServerFrame } from '../../protocol';
 import { AiThreads } from './ai-thread';
 import type { CoreDeps } from './deps';
-import { ContentionError } from './errors';
+import { ContentionError, CoreError } from './errors';
 import type { Outbound } from './outbound';
 import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
@@ -35,8 +35,7 @@ export interface Caller {
  * The caller's connection was replaced by a later one for the same key: it may no longer change
  * the assessment. The message route answers `not_authenticated`.
  */
-export class ReplacedConnectionError extends Error {
-  override name = 'ReplacedConnectionError';
+export class ReplacedConnectionError extends CoreError {
   constructor() {
     super('a later connection holds this assessment');
   }

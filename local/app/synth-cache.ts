@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { isRunning } from '../data-lock';
 
 export const SYNTH_INPUTS = ['bin', 'lib', 'lambdas', 'protocol', 'package-lock.json', 'cdk.json'] as const;
 
@@ -73,15 +74,6 @@ export async function synthInputsKey(
     hash.update(await readFile(path.join(rootDir, file)));
   }
   return hash.digest('hex').slice(0, 24);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function takeLock(lock: string): Promise<boolean> {

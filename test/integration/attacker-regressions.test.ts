@@ -3,6 +3,7 @@
  * dynalite, plus deterministic interleavings on the in-memory twins. Each of these failed before
  * its fix.
  */
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import { DynamoConnectionRegistry } from '../../lambdas/adapters/dynamodb/connection-registry';
 import { InMemoryAssessmentStore } from '../../lambdas/adapters/memory';
@@ -22,7 +23,7 @@ const codes = (frames: ServerFrame[]) => frames.map((f) => f.error?.code ?? f.ty
 const registry = () => new DynamoConnectionRegistry(backend.dynamo.doc, backend.dynamo.tables.connections);
 const storedAnswers = async (key: string) => {
   const { Item } = await backend.dynamo.doc.send(
-    new (await import('@aws-sdk/lib-dynamodb')).GetCommand({
+    new GetCommand({
       TableName: backend.dynamo.tables.assessments,
       Key: { pk: key },
       ConsistentRead: true,
@@ -33,7 +34,6 @@ const storedAnswers = async (key: string) => {
 
 /** Whether the key item was ever written (a release keeps it, without a holder). */
 async function claimedEver(key: string): Promise<boolean> {
-  const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
   const { Item } = await backend.dynamo.doc.send(
     new GetCommand({
       TableName: backend.dynamo.tables.connections,
@@ -46,7 +46,6 @@ async function claimedEver(key: string): Promise<boolean> {
 
 /** Whether any item of either table names this user id (a scan: test tables are small). */
 async function anyItemMentions(userId: string): Promise<boolean> {
-  const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
   for (const table of [backend.dynamo.tables.connections, backend.dynamo.tables.assessments]) {
     const { Items = [] } = await backend.dynamo.doc.send(new ScanCommand({ TableName: table }));
     if (Items.some((item) => JSON.stringify(item).includes(userId))) return true;
