@@ -76,7 +76,7 @@ import type { FunctionDefinition, FunctionIdentity, FunctionRuntime, InvokeResul
 import { instanceEnvironment, newLogStreamName, runtimeNodeMajor } from './environment';
 import { FunctionInstance } from './instance';
 import { instanceFiles } from './instance-files';
-import { FunctionPool, type FunctionStats, type InvokeCall, type InvokeFault } from './pool';
+import { FunctionPool, type FunctionStats, type InvokeCall, type InvokeFault, type KillTarget } from './pool';
 import type { OutboundRouteSpec } from './protocol';
 
 export type { FunctionStats, InvokeCall, InvokeFault };
@@ -111,8 +111,8 @@ export interface FunctionRuntimeOptions {
 }
 
 export interface LocalFunctionRuntime extends FunctionRuntime {
-  /** Kills the instances of a function that hold an event, running or starting ('busy', default), or all of them. Returns how many. */
-  kill(functionId: string, which?: 'busy' | 'all'): number;
+  /** Kills the instances of a function that hold an event, running or starting ('busy', default), one of those ('one'), or all of them. Returns how many. */
+  kill(functionId: string, which?: KillTarget): number;
   stats(functionId: string): FunctionStats;
 }
 

@@ -15,6 +15,8 @@ export interface InvokeCall {
 }
 
 /** What a fault hook may do to one invocation. */
+export type KillTarget = 'busy' | 'one' | 'all';
+
 export interface InvokeFault {
   /** Hold the event this long before the instance receives it. */
   readonly delayMs?: number;
@@ -89,13 +91,17 @@ export class FunctionPool {
     for (const instance of this.idle.splice(0)) this.retire(instance);
   }
 
-  /** Kills the instances holding an event, running or still starting (or all of them): those events fail with kind 'crash'. */
-  kill(which: 'busy' | 'all'): number {
+  /**
+   * Kills the instances holding an event, running or still starting ('busy'), only the first of
+   * them ('one': a single sandbox failing, as chaos runs want), or all: those events fail with kind 'crash'.
+   */
+  kill(which: KillTarget): number {
     let killed = 0;
     for (const instance of this.instances) {
       if (which === 'all' || instance.state === 'busy' || instance.state === 'starting') {
         instance.kill();
         killed += 1;
+        if (which === 'one') break;
       }
     }
     return killed;

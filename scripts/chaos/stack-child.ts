@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   if (config.killEveryMs > 0) {
     const killSome = () => {
       const id = functionIds[Math.floor(rng() * functionIds.length)];
-      if (id !== undefined) counts.kills += running.runtime.kill(id, 'busy');
+      if (id !== undefined) counts.kills += running.runtime.kill(id, 'one');
       setTimeout(killSome, config.killEveryMs * (0.5 + rng())).unref();
     };
     setTimeout(killSome, config.killEveryMs).unref();

@@ -277,6 +277,15 @@ describe('local Lambda runtime', () => {
     expect(runtime.stats('RuntimeTest/faults').busy).toBe(0);
     expect(runtime.kill('RuntimeTest/faults')).toBe(1);
     expect(failure(await starting)).toMatchObject({ kind: 'crash', coldStart: true });
+
+    // 'one' fails a single sandbox: of two concurrent events, one crashes and the other completes.
+    const pair = [1, 2].map(() => runtime.invoke('RuntimeTest/faults', { action: 'sleep', ms: 1500 }));
+    while (runtime.stats('RuntimeTest/faults').busy < 2)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(runtime.kill('RuntimeTest/faults', 'one')).toBe(1);
+    const outcomes = await Promise.all(pair);
+    expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(1);
+    expect(outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.kind)).sort()).toEqual(['crash', 'ok']);
   });
 
   it('refuses runtimes it cannot run, unknown functions and a missing code folder', async () => {
