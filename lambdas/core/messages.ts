@@ -12,6 +12,17 @@ import type { CoreDeps } from './deps';
 import type { Outbound } from './outbound';
 import { type ProctorFeed, PUBLISHING_TYPES } from './proctor';
 
+/** One union member per `type`, so that each check on `type` below removes the case it handled. */
+type OneMemberPerType<F> = F extends { type: infer T }
+  ? T extends unknown
+    ? Omit<F, 'type'> & { type: T }
+    : never
+  : never;
+type Message = OneMemberPerType<MessageFrame>;
+/** The types answered from the connection alone, before any test or attempt is read. */
+type ConnectionOnlyType = 'heartbeat' | 'proctor_subscribe' | 'proctor_unsubscribe';
+type AttemptMessage = Exclude<Message, { type: ConnectionOnlyType }>;
+
 interface Watched {
   testId: string;
   userId: string;
@@ -64,7 +75,7 @@ async function framesFor(
 
   const parsed = parseMessageFrame(json.value);
   if (!parsed.ok) return [outbound.error(parsed.code, parsed.message, echo)];
-  const message = parsed.value;
+  const message: Message = parsed.value;
   const requestId = message.requestId;
 
   if (message.type === 'heartbeat') {
@@ -117,7 +128,7 @@ async function framesFor(
 async function dispatch(
   lifecycle: AssessmentService,
   caller: Caller,
-  message: MessageFrame,
+  message: AttemptMessage,
 ): Promise<ServerFrame[]> {
   switch (message.type) {
     case 'get_test_info':
@@ -136,9 +147,10 @@ async function dispatch(
       return lifecycle.status(caller);
     case 'complete_assessment':
       return lifecycle.complete(caller);
-    case 'heartbeat':
-    case 'proctor_subscribe':
-    case 'proctor_unsubscribe':
-      throw new Error(`${message.type} is answered before the assessment is looked up`);
+    default: {
+      // A message type added to the protocol without a case here fails to compile.
+      const unhandled: never = message;
+      return unhandled;
+    }
   }
 }
