@@ -37,23 +37,17 @@ const systemClock: Clock = { now: () => Date.now() };
 
 function keySource(config: AppConfig): KeySource {
   const { jwt } = config;
-  switch (jwt.mode) {
-    case 'hs256-secret':
-      return { kind: 'hs256', secret: async () => jwt.secret };
-    case 'hs256-secret-arn': {
-      const secrets = new SecretsManagerClient({});
-      return {
-        kind: 'hs256',
-        secret: async () => {
-          const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: jwt.secretArn }));
-          if (!SecretString) throw new Error('the JWT secret has no string value');
-          return SecretString;
-        },
-      };
-    }
-    case 'jwks':
-      return { kind: 'jwks', jwksUrl: jwt.jwksUrl };
-  }
+  if (jwt.kind === 'jwks') return { kind: 'jwks', jwksUrl: jwt.jwksUrl };
+  if ('secret' in jwt) return { kind: 'hs256', secret: async () => jwt.secret };
+  const secrets = new SecretsManagerClient({});
+  return {
+    kind: 'hs256',
+    secret: async () => {
+      const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: jwt.secretArn }));
+      if (!SecretString) throw new Error('the JWT secret has no string value');
+      return SecretString;
+    },
+  };
 }
 
 export function buildRuntime(config: AppConfig, options: RuntimeOptions = {}): Runtime {

@@ -3,7 +3,16 @@
  * The CDK construct sets these from its typed props; the local stack sets them for itself.
  */
 import * as v from 'valibot';
-import { AI_SERVICE_TIMEOUT_MS, AUTH_DEADLINE_SECONDS } from './config-rules';
+import {
+  AI_SERVICE_TIMEOUT_MS,
+  AUTH_DEADLINE_SECONDS,
+  authDeadlineProblem,
+  DEFAULT_USER_ID_CLAIM,
+  type JwtClaimChecks,
+  type JwtMethod,
+  type JwtSetting,
+  jwtProblems,
+} from './config-rules';
 import { DEFAULT_PROCTOR_CLAIMS, type ProctorClaims } from './core/proctor';
 
 /** Environment variable names, shared with the CDK construct and the local stack. */
@@ -41,15 +50,13 @@ export const ENV = {
   proctorTestsClaim: 'PROCTOR_TESTS_CLAIM',
 } as const;
 
-export type JwtConfig =
-  | { mode: 'hs256-secret'; secret: string }
-  | { mode: 'hs256-secret-arn'; secretArn: string }
-  | { mode: 'jwks'; jwksUrl: string };
+/** Token verification at run time: the HS256 secret by its ARN (deployed) or its value (local stack, tests). */
+export type JwtConfig = JwtMethod<{ readonly secretArn: string } | { readonly secret: string }>;
 
 export interface AppConfig {
   tables: { connections: string; assessments: string; tests: string };
   callbackUrl: string;
-  jwt: JwtConfig & { issuer?: string; audience?: string; userIdClaim: string };
+  jwt: JwtConfig & JwtClaimChecks & { readonly userIdClaim: string };
   allowedOrigins: string[];
   authDeadlineSeconds: number;
   dynamodbEndpoint?: string;
@@ -58,6 +65,15 @@ export interface AppConfig {
   /** Which claims make a token a proctor's (the proctor view). */
   proctor: ProctorClaims;
 }
+
+/** The environment variable of each JWT setting, for the shared rules' messages. */
+const JWT_ENV_NAMES: Record<JwtSetting, string> = {
+  jwksUrl: ENV.jwksUrl,
+  issuer: ENV.jwtIssuer,
+  audience: ENV.jwtAudience,
+  userIdClaim: ENV.userIdClaim,
+  hs256Secret: ENV.jwtSecret,
+};
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -73,24 +89,16 @@ const EnvSchema = v.object({
   [ENV.callbackUrl]: v.pipe(nonEmpty, v.url()),
   [ENV.jwtSecretArn]: optionalNonEmpty,
   [ENV.jwtSecret]: optionalNonEmpty,
-  [ENV.jwksUrl]: v.optional(v.union([v.literal(''), v.pipe(v.string(), v.url())]), ''),
+  // The JWT settings and the deadline are checked by the rules the CDK layers share (config-rules.ts).
+  [ENV.jwksUrl]: optionalNonEmpty,
   [ENV.jwtIssuer]: optionalNonEmpty,
   [ENV.jwtAudience]: optionalNonEmpty,
-  [ENV.userIdClaim]: v.optional(nonEmpty, 'sub'),
+  [ENV.userIdClaim]: v.optional(v.pipe(v.string(), v.trim()), DEFAULT_USER_ID_CLAIM),
   [ENV.proctorClaim]: v.optional(nonEmpty, DEFAULT_PROCTOR_CLAIMS.claim),
   [ENV.proctorRole]: v.optional(nonEmpty, DEFAULT_PROCTOR_CLAIMS.role),
   [ENV.proctorTestsClaim]: v.optional(nonEmpty, DEFAULT_PROCTOR_CLAIMS.testsClaim),
   [ENV.allowedOrigins]: optionalNonEmpty,
-  [ENV.authDeadlineSeconds]: v.optional(
-    v.pipe(
-      v.string(),
-      v.toNumber(),
-      v.integer(),
-      v.minValue(AUTH_DEADLINE_SECONDS.min),
-      v.maxValue(AUTH_DEADLINE_SECONDS.max),
-    ),
-    String(AUTH_DEADLINE_SECONDS.default),
-  ),
+  [ENV.authDeadlineSeconds]: v.optional(v.string(), String(AUTH_DEADLINE_SECONDS.default)),
   [ENV.deploymentName]: optionalNonEmpty,
   [ENV.dynamodbEndpoint]: v.optional(v.union([v.literal(''), v.pipe(v.string(), v.url())]), ''),
   [ENV.aiServiceUrl]: v.optional(
@@ -119,17 +127,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.output;
+  const deadlineProblem = authDeadlineProblem(e[ENV.authDeadlineSeconds]);
+  const problems = [
+    ...(deadlineProblem ? [`${ENV.authDeadlineSeconds} ${deadlineProblem}`] : []),
+    ...jwtProblems(
+      {
+        jwksUrl: e[ENV.jwksUrl] || undefined,
+        issuer: e[ENV.jwtIssuer] || undefined,
+        audience: e[ENV.jwtAudience] || undefined,
+        userIdClaim: e[ENV.userIdClaim],
+        hs256Secret: e[ENV.jwtSecret] || undefined,
+      },
+      JWT_ENV_NAMES,
+    ),
+  ];
   const jwtSources = [e[ENV.jwtSecretArn], e[ENV.jwtSecret], e[ENV.jwksUrl]].filter((s) => s !== '');
   if (jwtSources.length !== 1) {
-    throw new ConfigError(
-      `invalid configuration: set exactly one of ${ENV.jwtSecretArn}, ${ENV.jwtSecret}, ${ENV.jwksUrl}`,
-    );
+    problems.push(`set exactly one of ${ENV.jwtSecretArn}, ${ENV.jwtSecret}, ${ENV.jwksUrl}`);
   }
-  const jwtBase: JwtConfig = e[ENV.jwtSecretArn]
-    ? { mode: 'hs256-secret-arn', secretArn: e[ENV.jwtSecretArn] }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  const method: JwtConfig = e[ENV.jwtSecretArn]
+    ? { kind: 'hs256', secretArn: e[ENV.jwtSecretArn] }
     : e[ENV.jwtSecret]
-      ? { mode: 'hs256-secret', secret: e[ENV.jwtSecret] }
-      : { mode: 'jwks', jwksUrl: e[ENV.jwksUrl] };
+      ? { kind: 'hs256', secret: e[ENV.jwtSecret] }
+      : { kind: 'jwks', jwksUrl: e[ENV.jwksUrl] };
   return {
     tables: {
       connections: e[ENV.connectionsTable],
@@ -138,7 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     callbackUrl: e[ENV.callbackUrl],
     jwt: {
-      ...jwtBase,
+      ...method,
       ...(e[ENV.jwtIssuer] ? { issuer: e[ENV.jwtIssuer] } : {}),
       ...(e[ENV.jwtAudience] ? { audience: e[ENV.jwtAudience] } : {}),
       userIdClaim: e[ENV.userIdClaim],
@@ -149,7 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           .map((o) => o.trim())
           .filter(Boolean)
       : [],
-    authDeadlineSeconds: e[ENV.authDeadlineSeconds],
+    authDeadlineSeconds: Number(e[ENV.authDeadlineSeconds].trim()),
     ...(e[ENV.dynamodbEndpoint] ? { dynamodbEndpoint: e[ENV.dynamodbEndpoint] } : {}),
     ...(e[ENV.deploymentName] ? { deploymentName: e[ENV.deploymentName] } : {}),
     ...(e[ENV.aiServiceUrl]
@@ -161,6 +182,52 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       testsClaim: e[ENV.proctorTestsClaim],
     },
   };
+}
+
+/** What the CDK construct and the local stack know when they configure the functions. */
+export interface EnvironmentSettings {
+  readonly tables: AppConfig['tables'];
+  readonly callbackUrl: string;
+  readonly jwt: JwtConfig & JwtClaimChecks;
+  readonly allowedOrigins?: readonly string[];
+  readonly authDeadlineSeconds?: number;
+  readonly deploymentName?: string;
+  readonly dynamodbEndpoint?: string;
+  readonly aiService?: { readonly url: string; readonly timeoutMs?: number };
+  readonly proctor?: Partial<ProctorClaims>;
+}
+
+/**
+ * The one map from settings to environment variables: loadConfig reads back what this writes.
+ * Unset settings are left out, so the functions keep loadConfig's defaults.
+ */
+export function environmentOf(settings: EnvironmentSettings): Record<string, string> {
+  const { jwt, proctor, aiService } = settings;
+  const env: Record<string, string> = {
+    [ENV.connectionsTable]: settings.tables.connections,
+    [ENV.assessmentsTable]: settings.tables.assessments,
+    [ENV.testsTable]: settings.tables.tests,
+    [ENV.callbackUrl]: settings.callbackUrl,
+  };
+  if (jwt.kind === 'jwks') env[ENV.jwksUrl] = jwt.jwksUrl;
+  else if ('secretArn' in jwt) env[ENV.jwtSecretArn] = jwt.secretArn;
+  else env[ENV.jwtSecret] = jwt.secret;
+  const optional: [string, string | undefined][] = [
+    [ENV.jwtIssuer, jwt.issuer],
+    [ENV.jwtAudience, jwt.audience],
+    [ENV.userIdClaim, jwt.userIdClaim],
+    [ENV.allowedOrigins, settings.allowedOrigins?.length ? settings.allowedOrigins.join(',') : undefined],
+    [ENV.authDeadlineSeconds, settings.authDeadlineSeconds?.toString()],
+    [ENV.deploymentName, settings.deploymentName],
+    [ENV.dynamodbEndpoint, settings.dynamodbEndpoint],
+    [ENV.aiServiceUrl, aiService?.url],
+    [ENV.aiServiceTimeoutMs, aiService?.timeoutMs?.toString()],
+    [ENV.proctorClaim, proctor?.claim],
+    [ENV.proctorRole, proctor?.role],
+    [ENV.proctorTestsClaim, proctor?.testsClaim],
+  ];
+  for (const [name, value] of optional) if (value) env[name] = value;
+  return env;
 }
 
 function isHttpUrl(value: string): boolean {

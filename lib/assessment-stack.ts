@@ -26,22 +26,23 @@ export class AssessmentStack extends Stack {
     super(scope, id, stackProps);
     const context = config ?? readStackContext(this.node);
 
-    const jwt: JwtVerification =
-      context.jwt.kind === 'jwks'
-        ? { kind: 'jwks', jwksUrl: context.jwt.jwksUrl }
-        : context.jwt.secretArn
-          ? {
-              kind: 'hs256',
-              secret: secretsmanager.Secret.fromSecretCompleteArn(this, 'JwtSecret', context.jwt.secretArn),
-            }
-          : { kind: 'hs256' };
+    // The context names an existing secret by its ARN; the construct takes the secret itself.
+    const given = context.jwt;
+    let jwt: JwtVerification;
+    if (given.kind === 'jwks') jwt = given;
+    else {
+      const { secretArn, ...rest } = given;
+      jwt = {
+        ...rest,
+        ...(secretArn !== undefined
+          ? { secret: secretsmanager.Secret.fromSecretCompleteArn(this, 'JwtSecret', secretArn) }
+          : {}),
+      };
+    }
 
     this.backend = new AssessmentWebSocketBackend(this, 'Backend', {
       jwt,
       ...(context.stageName !== undefined ? { stageName: context.stageName } : {}),
-      ...(context.jwtIssuer !== undefined ? { jwtIssuer: context.jwtIssuer } : {}),
-      ...(context.jwtAudience !== undefined ? { jwtAudience: context.jwtAudience } : {}),
-      ...(context.userIdClaim !== undefined ? { userIdClaim: context.userIdClaim } : {}),
       ...(context.allowedOrigins !== undefined ? { allowedOrigins: context.allowedOrigins } : {}),
       ...(context.authDeadlineSeconds !== undefined
         ? { authDeadlineSeconds: context.authDeadlineSeconds }

@@ -25,12 +25,19 @@ import {
   type TableName,
 } from '../lambdas/adapters/dynamodb/table-definitions';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/adapters/telemetry-names';
-import { ENV } from '../lambdas/config';
+import { environmentOf, type JwtConfig } from '../lambdas/config';
 import {
   AI_SERVICE_TIMEOUT_MS,
   AUTH_DEADLINE_SECONDS,
-  isValidAuthDeadlineSeconds,
-  STAGE_NAME_PATTERN,
+  authDeadlineProblem,
+  DEFAULT_USER_ID_CLAIM,
+  isHttpsUrl,
+  isOrigin,
+  type JwtClaimChecks,
+  type JwtMethod,
+  type JwtSetting,
+  jwtProblems,
+  stageNameProblem,
 } from '../lambdas/config-rules';
 import { type FunctionSpec, ROUTES, SCHEDULED_JOBS, type TableAccess } from '../lambdas/routes';
 import { ACCESS_LOG_FORMAT } from './access-log-format';
@@ -41,22 +48,19 @@ import { pascal } from './names';
 /** The repository root: handler entries in ROUTES are relative to it, and the lock file lives there. */
 const PROJECT_ROOT = path.join(__dirname, '..');
 
-/** How the Lambdas verify the JWT presented in the `auth` frame. */
-export type JwtVerification =
-  | {
-      readonly kind: 'hs256';
-      /**
-       * Secret whose SecretString is the HS256 shared secret (a plain string, not JSON).
-       *
-       * @default - a new secret with a generated 64-character value; share it with the token issuer
-       */
-      readonly secret?: secretsmanager.ISecret;
-    }
-  | {
-      readonly kind: 'jwks';
-      /** HTTPS URL of the issuer's JWKS (RS256 / ES256 keys). */
-      readonly jwksUrl: string;
-    };
+/**
+ * How the Lambdas verify the JWT presented in the `auth` frame: the shape the stack's context and
+ * the runtime configuration share (lambdas/config-rules.ts), with the HS256 secret as an `ISecret`.
+ */
+export type JwtVerification = JwtMethod<{
+  /**
+   * Secret whose SecretString is the HS256 shared secret (a plain string, not JSON).
+   *
+   * @default - a new secret with a generated 64-character value; share it with the token issuer
+   */
+  readonly secret?: secretsmanager.ISecret;
+}> &
+  JwtClaimChecks;
 
 /** CloudWatch alarms of the backend (the list is in docs/operations.md, "Monitoring and alarms"). */
 export interface BackendAlarmOptions {
@@ -100,15 +104,16 @@ export interface AssessmentWebSocketBackendProps {
   readonly stageName?: string;
 
   /**
-   * Token verification.
+   * Token verification: the method, and the `issuer`, `audience` and `userIdClaim` checks.
    *
-   * @default { kind: 'hs256' } - HS256 with a generated Secrets Manager secret
+   * @default { kind: 'hs256' } - HS256 with a generated Secrets Manager secret, `sub` as the user id
    */
   readonly jwt?: JwtVerification;
 
   /**
    * Required `iss` claim.
    *
+   * @deprecated use `jwt.issuer`
    * @default - `iss` is not checked
    */
   readonly jwtIssuer?: string;
@@ -116,6 +121,7 @@ export interface AssessmentWebSocketBackendProps {
   /**
    * Required `aud` claim.
    *
+   * @deprecated use `jwt.audience`
    * @default - `aud` is not checked
    */
   readonly jwtAudience?: string;
@@ -123,6 +129,7 @@ export interface AssessmentWebSocketBackendProps {
   /**
    * Claim that carries the user id.
    *
+   * @deprecated use `jwt.userIdClaim`
    * @default 'sub'
    */
   readonly userIdClaim?: string;
@@ -242,12 +249,21 @@ export class AssessmentWebSocketBackend extends Construct {
   constructor(scope: Construct, id: string, props: AssessmentWebSocketBackendProps = {}) {
     super(scope, id);
     const stageName = props.stageName ?? 'prod';
-    const jwt: JwtVerification = props.jwt ?? { kind: 'hs256' };
+    const { jwt, jwtNames, jwtConflicts } = jwtOf(props);
     const authDeadlineSeconds = props.authDeadlineSeconds ?? AUTH_DEADLINE_SECONDS.default;
     const allowedOrigins = props.allowedOrigins ?? [];
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const clientErrorThreshold = props.alarms?.clientErrorThreshold ?? 100;
-    validateProps({ ...props, stageName, jwt, authDeadlineSeconds, allowedOrigins, clientErrorThreshold });
+    validateProps({
+      ...props,
+      stageName,
+      jwt,
+      jwtNames,
+      jwtConflicts,
+      authDeadlineSeconds,
+      allowedOrigins,
+      clientErrorThreshold,
+    });
 
     this.tables = {
       connections: createTable(this, 'ConnectionsTable', TABLE_DEFINITIONS.connections, {
@@ -270,21 +286,27 @@ export class AssessmentWebSocketBackend extends Construct {
         'them would point at connections API Gateway has long closed.',
     });
 
+    // The functions get the secret's ARN, never its value: they read it from Secrets Manager.
+    let method: JwtConfig;
     if (jwt.kind === 'hs256') {
-      this.jwtSecret =
+      const secret =
         jwt.secret ??
         new secretsmanager.Secret(this, 'JwtSecret', {
           description: 'HS256 shared secret for verifying assessment WebSocket tokens',
           generateSecretString: { passwordLength: 64, excludePunctuation: true },
         });
+      this.jwtSecret = secret;
+      method = { kind: 'hs256', secretArn: secret.secretArn };
       if (!jwt.secret) {
-        Validations.of(this.jwtSecret).acknowledge({
+        Validations.of(secret).acknowledge({
           id: 'AwsSolutions-SMG4',
           reason:
             'The HS256 key is shared with the external token issuer; a rotation Lambda cannot update the ' +
             'issuer, so rotation is a coordinated manual procedure (docs/operations.md).',
         });
       }
+    } else {
+      method = { kind: 'jwks', jwksUrl: jwt.jwksUrl };
     }
 
     this.webSocketApi = new WebSocketApi(this, 'Api', {
@@ -314,18 +336,41 @@ export class AssessmentWebSocketBackend extends Construct {
     this.callbackUrl = this.stage.callbackUrl;
     this.webSocketUrl = this.stage.url;
 
-    const environment = this.environmentFor(jwt, {
-      authDeadlineSeconds,
-      allowedOrigins,
-      userIdClaim: props.userIdClaim ?? 'sub',
-      jwtIssuer: props.jwtIssuer,
-      jwtAudience: props.jwtAudience,
-      aiService: props.aiService,
-    });
-    // Unset names keep the defaults of lambdas/config.ts.
-    if (props.proctor?.claim) environment[ENV.proctorClaim] = props.proctor.claim;
-    if (props.proctor?.role) environment[ENV.proctorRole] = props.proctor.role;
-    if (props.proctor?.testsClaim) environment[ENV.proctorTestsClaim] = props.proctor.testsClaim;
+    // Every function gets the whole configuration: lambdas/config.ts validates all of it at cold
+    // start. Names and URLs grant nothing; permissions stay per function (see grantAccess).
+    const { issuer, audience, userIdClaim } = jwt;
+    const checks = {
+      userIdClaim,
+      ...(issuer !== undefined ? { issuer } : {}),
+      ...(audience !== undefined ? { audience } : {}),
+    };
+    const environment: Record<string, string> = {
+      ...environmentOf({
+        tables: {
+          connections: this.tables.connections.tableName,
+          assessments: this.tables.assessments.tableName,
+          tests: this.tables.tests.tableName,
+        },
+        callbackUrl: this.stage.callbackUrl,
+        jwt: { ...method, ...checks },
+        allowedOrigins,
+        authDeadlineSeconds,
+        deploymentName: Stack.of(this).stackName,
+        ...(props.aiService
+          ? {
+              aiService: {
+                url: props.aiService.url,
+                ...(props.aiService.timeout ? { timeoutMs: props.aiService.timeout.toMilliseconds() } : {}),
+              },
+            }
+          : {}),
+        ...(props.proctor ? { proctor: props.proctor } : {}),
+      }),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      // The bundles ship source maps; without this flag stack traces point into minified code.
+      NODE_OPTIONS: '--enable-source-maps',
+    };
     const functionOptions = { environment, logRetention, memorySize: props.memorySize ?? 256 };
 
     const functions: Record<string, NodejsFunction> = {};
@@ -371,51 +416,6 @@ export class AssessmentWebSocketBackend extends Construct {
         ...(alarms ? { recoveryAlarm: alarms.recoveryFailureRate } : {}),
       }).dashboard;
     }
-  }
-
-  private environmentFor(
-    jwt: JwtVerification,
-    options: {
-      authDeadlineSeconds: number;
-      allowedOrigins: readonly string[];
-      userIdClaim: string;
-      jwtIssuer: string | undefined;
-      jwtAudience: string | undefined;
-      aiService: AiServiceOptions | undefined;
-    },
-  ): Record<string, string> {
-    // Every function gets the whole configuration: lambdas/config.ts validates all of it at cold
-    // start. Names and URLs grant nothing; permissions stay per function (see grantAccess).
-    const env: Record<string, string> = {
-      [ENV.connectionsTable]: this.tables.connections.tableName,
-      [ENV.assessmentsTable]: this.tables.assessments.tableName,
-      [ENV.testsTable]: this.tables.tests.tableName,
-      [ENV.callbackUrl]: this.stage.callbackUrl,
-      [ENV.userIdClaim]: options.userIdClaim,
-      [ENV.authDeadlineSeconds]: String(options.authDeadlineSeconds),
-      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      [ENV.deploymentName]: Stack.of(this).stackName,
-      // The bundles ship source maps; without this flag stack traces point into minified code.
-      NODE_OPTIONS: '--enable-source-maps',
-    };
-    // ENV.jwtSecret is never set here: a deployed function reads the secret from Secrets Manager.
-    if (jwt.kind === 'hs256') {
-      if (!this.jwtSecret) throw new Error('unreachable: hs256 without a secret');
-      env[ENV.jwtSecretArn] = this.jwtSecret.secretArn;
-    } else {
-      env[ENV.jwksUrl] = jwt.jwksUrl;
-    }
-    if (options.jwtIssuer) env[ENV.jwtIssuer] = options.jwtIssuer;
-    if (options.jwtAudience) env[ENV.jwtAudience] = options.jwtAudience;
-    if (options.allowedOrigins.length > 0) env[ENV.allowedOrigins] = options.allowedOrigins.join(',');
-    if (options.aiService) {
-      env[ENV.aiServiceUrl] = options.aiService.url;
-      if (options.aiService.timeout) {
-        env[ENV.aiServiceTimeoutMs] = String(options.aiService.timeout.toMilliseconds());
-      }
-    }
-    return env;
   }
 
   private createFunction(
@@ -563,33 +563,72 @@ function attribute(key: { name: string; type: 'S' | 'N' }): dynamodb.Attribute {
   };
 }
 
+/**
+ * The verification with its claim checks, taking the deprecated top-level `jwtIssuer`,
+ * `jwtAudience` and `userIdClaim` where `jwt` leaves them out, and the name each came by.
+ */
+function jwtOf(props: AssessmentWebSocketBackendProps): {
+  jwt: JwtVerification & { readonly userIdClaim: string };
+  jwtNames: Record<Exclude<JwtSetting, 'hs256Secret'>, string>;
+  jwtConflicts: string[];
+} {
+  const given = props.jwt ?? { kind: 'hs256' };
+  const deprecated = { issuer: 'jwtIssuer', audience: 'jwtAudience', userIdClaim: 'userIdClaim' } as const;
+  const jwtNames = {
+    jwksUrl: 'jwt.jwksUrl',
+    issuer: 'jwt.issuer',
+    audience: 'jwt.audience',
+    userIdClaim: 'jwt.userIdClaim',
+  };
+  const jwtConflicts: string[] = [];
+  const claims: { issuer?: string; audience?: string; userIdClaim?: string } = {};
+  for (const claim of ['issuer', 'audience', 'userIdClaim'] as const) {
+    const inJwt = given[claim];
+    const old = props[deprecated[claim]];
+    if (inJwt !== undefined && old !== undefined && inJwt !== old) {
+      jwtConflicts.push(`set jwt.${claim} or the deprecated ${deprecated[claim]}, not both`);
+    }
+    if (inJwt === undefined && old !== undefined) jwtNames[claim] = deprecated[claim];
+    const value = inJwt ?? old;
+    if (value !== undefined) claims[claim] = value;
+  }
+  return {
+    jwt: { ...given, ...claims, userIdClaim: claims.userIdClaim ?? DEFAULT_USER_ID_CLAIM },
+    jwtNames,
+    jwtConflicts,
+  };
+}
+
 function validateProps(props: {
   stageName: string;
   jwt: JwtVerification;
+  jwtNames: Record<Exclude<JwtSetting, 'hs256Secret'>, string>;
+  jwtConflicts: string[];
   authDeadlineSeconds: number;
   allowedOrigins: readonly string[];
-  userIdClaim?: string;
   clientErrorThreshold: number;
   aiService?: AiServiceOptions;
 }): void {
-  const problems: string[] = [];
-  if (!Token.isUnresolved(props.stageName) && !STAGE_NAME_PATTERN.test(props.stageName)) {
-    problems.push(`stageName must match [A-Za-z0-9_-]{1,128}, got '${props.stageName}'`);
-  }
-  if (
-    !Token.isUnresolved(props.authDeadlineSeconds) &&
-    !isValidAuthDeadlineSeconds(props.authDeadlineSeconds)
-  ) {
-    const { min, max } = AUTH_DEADLINE_SECONDS;
-    problems.push(
-      `authDeadlineSeconds must be an integer from ${min} to ${max}, got ${props.authDeadlineSeconds}`,
-    );
-  }
-  if (props.jwt.kind === 'jwks' && !Token.isUnresolved(props.jwt.jwksUrl)) {
-    if (!isHttpsUrl(props.jwt.jwksUrl)) {
-      problems.push(`jwt.jwksUrl must be an https URL, got '${props.jwt.jwksUrl}'`);
-    }
-  }
+  const problems: string[] = [...props.jwtConflicts];
+  const stageProblem = Token.isUnresolved(props.stageName) ? undefined : stageNameProblem(props.stageName);
+  if (stageProblem) problems.push(`stageName ${stageProblem}`);
+  const deadlineProblem = Token.isUnresolved(props.authDeadlineSeconds)
+    ? undefined
+    : authDeadlineProblem(props.authDeadlineSeconds);
+  if (deadlineProblem) problems.push(`authDeadlineSeconds ${deadlineProblem}`);
+  const { jwt } = props;
+  problems.push(
+    ...jwtProblems(
+      {
+        jwksUrl: jwt.kind === 'jwks' ? jwt.jwksUrl : undefined,
+        issuer: jwt.issuer,
+        audience: jwt.audience,
+        userIdClaim: jwt.userIdClaim,
+      },
+      props.jwtNames,
+      (value) => Token.isUnresolved(value),
+    ),
+  );
   for (const origin of props.allowedOrigins) {
     if (!Token.isUnresolved(origin) && !isOrigin(origin)) {
       problems.push(
@@ -602,9 +641,6 @@ function validateProps(props: {
     !(Number.isFinite(props.clientErrorThreshold) && props.clientErrorThreshold >= 0)
   ) {
     problems.push(`alarms.clientErrorThreshold must be a number >= 0, got ${props.clientErrorThreshold}`);
-  }
-  if (props.userIdClaim !== undefined && props.userIdClaim.trim() === '') {
-    problems.push('userIdClaim must not be empty');
   }
   if (props.aiService) {
     const { url, timeout } = props.aiService;
@@ -625,20 +661,5 @@ function validateProps(props: {
   }
 }
 
-export function isHttpsUrl(value: string): boolean {
-  try {
-    return new URL(value).protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
-/** True for a browser Origin header value: scheme, host and optional port, nothing else. */
-export function isOrigin(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
-  } catch {
-    return false;
-  }
-}
+/** Kept here too: they were exported from this module before lambdas/config-rules.ts owned them. */
+export { isHttpsUrl, isOrigin };

@@ -5,11 +5,16 @@
 import type { Node } from 'constructs';
 import {
   AI_SERVICE_TIMEOUT_MS,
-  AUTH_DEADLINE_SECONDS,
-  isValidAuthDeadlineSeconds,
-  STAGE_NAME_PATTERN,
+  authDeadlineProblem,
+  isHttpsUrl,
+  isOrigin,
+  JWT_RULES,
+  type JwtClaimChecks,
+  type JwtMethod,
+  type JwtSetting,
+  jwtProblems,
+  stageNameProblem,
 } from '../lambdas/config-rules';
-import { isHttpsUrl, isOrigin } from './assessment-websocket-backend';
 
 export const CONTEXT_KEYS = {
   stageName: 'stageName',
@@ -26,14 +31,20 @@ export const CONTEXT_KEYS = {
   aiServiceTimeoutMs: 'aiServiceTimeoutMs',
 } as const;
 
-export type JwtContext = { kind: 'hs256'; secretArn?: string } | { kind: 'jwks'; jwksUrl: string };
+/** Token verification as the context gives it: an HS256 secret by its ARN (unset: a generated one). */
+export type JwtContext = JwtMethod<{ readonly secretArn?: string }> & JwtClaimChecks;
+
+/** The context key of each JWT setting, for the shared rules' messages. */
+const JWT_CONTEXT_KEYS = {
+  jwksUrl: CONTEXT_KEYS.jwtJwksUrl,
+  issuer: CONTEXT_KEYS.jwtIssuer,
+  audience: CONTEXT_KEYS.jwtAudience,
+  userIdClaim: CONTEXT_KEYS.userIdClaim,
+} as const satisfies Partial<Record<JwtSetting, string>>;
 
 export interface StackContext {
   readonly stageName?: string;
   readonly jwt: JwtContext;
-  readonly jwtIssuer?: string;
-  readonly jwtAudience?: string;
-  readonly userIdClaim?: string;
   readonly allowedOrigins?: readonly string[];
   readonly authDeadlineSeconds?: number;
   /** false: no alarms. */
@@ -73,32 +84,10 @@ export function readStackContext(node: Node): StackContext {
   };
 
   const stageName = optionalString(CONTEXT_KEYS.stageName);
-  if (stageName !== undefined && !STAGE_NAME_PATTERN.test(stageName)) {
-    problems.push(`${CONTEXT_KEYS.stageName} must match [A-Za-z0-9_-]{1,128}, got '${stageName}'`);
-  }
+  const stageProblem = stageName === undefined ? undefined : stageNameProblem(stageName);
+  if (stageProblem) problems.push(`${CONTEXT_KEYS.stageName} ${stageProblem}`);
 
-  const jwksUrl = optionalString(CONTEXT_KEYS.jwtJwksUrl);
-  const secretArn = optionalString(CONTEXT_KEYS.jwtSecretArn);
-  let jwt: JwtContext = { kind: 'hs256' };
-  if (jwksUrl !== undefined && secretArn !== undefined) {
-    problems.push(
-      `set at most one of ${CONTEXT_KEYS.jwtJwksUrl} (RS256/ES256) and ${CONTEXT_KEYS.jwtSecretArn} (HS256)`,
-    );
-  } else if (jwksUrl !== undefined) {
-    if (isHttpsUrl(jwksUrl)) jwt = { kind: 'jwks', jwksUrl };
-    else problems.push(`${CONTEXT_KEYS.jwtJwksUrl} must be an https URL, got '${jwksUrl}'`);
-  } else if (secretArn !== undefined) {
-    if (SECRET_ARN.test(secretArn)) jwt = { kind: 'hs256', secretArn };
-    else
-      problems.push(
-        `${CONTEXT_KEYS.jwtSecretArn} must be the complete ARN of a Secrets Manager secret ` +
-          `(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>), got '${secretArn}'`,
-      );
-  }
-
-  const jwtIssuer = optionalString(CONTEXT_KEYS.jwtIssuer);
-  const jwtAudience = optionalString(CONTEXT_KEYS.jwtAudience);
-  const userIdClaim = optionalString(CONTEXT_KEYS.userIdClaim);
+  const jwt = readJwt(optionalString, problems);
 
   const allowedOrigins = readOrigins(get(CONTEXT_KEYS.allowedOrigins), problems);
   const authDeadlineSeconds = readDeadline(get(CONTEXT_KEYS.authDeadlineSeconds), problems);
@@ -126,15 +115,42 @@ export function readStackContext(node: Node): StackContext {
   return {
     jwt,
     ...(stageName !== undefined ? { stageName } : {}),
-    ...(jwtIssuer !== undefined ? { jwtIssuer } : {}),
-    ...(jwtAudience !== undefined ? { jwtAudience } : {}),
-    ...(userIdClaim !== undefined ? { userIdClaim } : {}),
     ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
     ...(authDeadlineSeconds !== undefined ? { authDeadlineSeconds } : {}),
     ...(alarms !== undefined ? { alarms } : {}),
     ...(alarmTopicArn !== undefined ? { alarmTopicArn } : {}),
     ...(aiService !== undefined ? { aiService } : {}),
   };
+}
+
+function readJwt(optionalString: (key: string) => string | undefined, problems: string[]): JwtContext {
+  const jwksUrl = optionalString(CONTEXT_KEYS.jwtJwksUrl);
+  const secretArn = optionalString(CONTEXT_KEYS.jwtSecretArn);
+  const claims = {
+    issuer: optionalString(CONTEXT_KEYS.jwtIssuer),
+    audience: optionalString(CONTEXT_KEYS.jwtAudience),
+    userIdClaim: optionalString(CONTEXT_KEYS.userIdClaim),
+  };
+  problems.push(...jwtProblems({ jwksUrl, ...claims }, JWT_CONTEXT_KEYS));
+  if (jwksUrl !== undefined && secretArn !== undefined) {
+    problems.push(
+      `set at most one of ${CONTEXT_KEYS.jwtJwksUrl} (RS256/ES256) and ${CONTEXT_KEYS.jwtSecretArn} (HS256)`,
+    );
+  }
+  if (secretArn !== undefined && !SECRET_ARN.test(secretArn)) {
+    problems.push(
+      `${CONTEXT_KEYS.jwtSecretArn} must be the complete ARN of a Secrets Manager secret ` +
+        `(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>), got '${secretArn}'`,
+    );
+  }
+  const checks: JwtClaimChecks = {
+    ...(claims.issuer !== undefined ? { issuer: claims.issuer } : {}),
+    ...(claims.audience !== undefined ? { audience: claims.audience } : {}),
+    ...(claims.userIdClaim !== undefined ? { userIdClaim: claims.userIdClaim } : {}),
+  };
+  if (jwksUrl !== undefined && JWT_RULES.jwksUrl(jwksUrl) === undefined)
+    return { kind: 'jwks', jwksUrl, ...checks };
+  return { kind: 'hs256', ...(secretArn !== undefined ? { secretArn } : {}), ...checks };
 }
 
 function readAiService(
@@ -213,15 +229,11 @@ function readOrigins(value: unknown, problems: string[]): string[] | undefined {
 }
 
 function readDeadline(value: unknown, problems: string[]): number | undefined {
-  const key = CONTEXT_KEYS.authDeadlineSeconds;
   if (value === undefined || value === null || value === '') return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
-  if (!isValidAuthDeadlineSeconds(n)) {
-    const { min, max } = AUTH_DEADLINE_SECONDS;
-    problems.push(
-      `${key} must be a whole number of seconds from ${min} to ${max}, got ${JSON.stringify(value)}`,
-    );
+  const problem = authDeadlineProblem(value);
+  if (problem) {
+    problems.push(`${CONTEXT_KEYS.authDeadlineSeconds} ${problem}`);
     return undefined;
   }
-  return n;
+  return typeof value === 'number' ? value : Number(String(value).trim());
 }

@@ -13,7 +13,7 @@ const base = {
 describe('configuration', () => {
   it('applies defaults', () => {
     expect(loadConfig(base)).toMatchObject({
-      jwt: { mode: 'hs256-secret-arn', userIdClaim: 'sub' },
+      jwt: { kind: 'hs256', secretArn: base.JWT_SECRET_ARN, userIdClaim: 'sub' },
       allowedOrigins: [],
       authDeadlineSeconds: 30,
     });

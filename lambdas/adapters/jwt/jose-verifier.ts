@@ -4,6 +4,7 @@
  */
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { isValidUserId, MAX_USER_ID_BYTES, TOKEN_CLOCK_LEEWAY_SECONDS } from '../../../protocol';
+import { JWT_RULES } from '../../config-rules';
 import type { TokenCheck, TokenVerifier } from '../../core/ports';
 import { type ProctorClaims, proctorTestsOf } from '../../core/proctor';
 
@@ -32,7 +33,9 @@ export class JoseTokenVerifier implements TokenVerifier {
       let cached: Promise<Uint8Array> | undefined;
       this.getKey = () => {
         cached ??= key.secret().then((secret) => {
-          if (secret.length < 16) throw new Error('the HS256 secret must be at least 16 characters');
+          // The secret from Secrets Manager is only known here; JWT_SECRET was checked at cold start.
+          const problem = JWT_RULES.hs256Secret(secret);
+          if (problem) throw new Error(`the HS256 secret ${problem}`);
           return new TextEncoder().encode(secret);
         });
         // A failed fetch (e.g. Secrets Manager throttling) is retried on the next call.
