@@ -12,10 +12,16 @@
  *   behind, and the attempt's next stored answer (or `complete_assessment`) sends the missed ones
  *   first, in order. Every send carries `<thread id>:<request_id of that answer>` as its
  *   idempotency key, so a retry, a redelivery or two racing requests make one turn per answer.
+ *   The store keeps only a hash of each request id, so while an AI service is configured every
+ *   answer also keeps its request id itself until its turn is counted (`pendingRequestIds`;
+ *   an attempt that fell back to a local thread keeps them, a few dozen bytes an answer). An
+ *   answer stored while no service was configured has only the hash, and its turn (should the
+ *   service be configured later) uses the hash in the key, the same on every retry.
  *   The sweep does not retry: an attempt that times out with its student away keeps a thread
  *   without its last turns (the score never depends on the AI service).
  */
 import type { ServerFrame } from '../../protocol';
+import { answersOf } from './answers';
 import type { CoreDeps } from './deps';
 import type { Outbound } from './outbound';
 import type { AssessmentRecord, TestDefinition } from './ports';
@@ -76,11 +82,13 @@ export class AiThreads {
     if (!ai || from === undefined) return [];
     const signal = AbortSignal.timeout(AI_BUDGET_MS);
     const frames: ServerFrame[] = [];
+    const answers = answersOf(record, test);
     let delivered = from;
     for (let index = from; index < record.answeredCount; index++) {
       const question = test.questions[index];
-      const stored = question && storedAnswer(record, question.question_id);
-      if (!question || !stored) {
+      const stored = answers[index];
+      const answerRequestId = stored && (stored.requestId ?? stored.requestHash);
+      if (!question || !stored || !answerRequestId) {
         // The attempt and its test disagree (the test was edited): the thread cannot go on in order.
         this.deps.telemetry.warn('a stored answer has no question in the test; AI turns stop here', {
           testId: record.testId,
@@ -92,14 +100,14 @@ export class AiThreads {
         const reply = await ai.sendAnswer(
           record.threadId,
           {
-            requestId: stored.requestId,
+            requestId: answerRequestId,
             questionId: question.question_id,
             questionIndex: index,
             questionText: question.text,
             options: [...question.options],
             selectedOption: stored.option,
           },
-          `${record.threadId}:${stored.requestId}`,
+          `${record.threadId}:${answerRequestId}`,
           { signal },
         );
         delivered = index + 1;
@@ -133,7 +141,7 @@ export class AiThreads {
     }
     if (delivered > from) {
       try {
-        await this.deps.assessments.recordAiTurns(record.userId, record.testId, delivered);
+        await this.deps.assessments.recordAiTurns(record.userId, record.testId, { from, delivered });
       } catch (error) {
         // Harmless: the next delivery sends these again under the same keys, which makes no new turn.
         this.deps.telemetry.error('saving the AI turn count failed', error, { testId: record.testId });
@@ -152,18 +160,4 @@ export class AiThreads {
       requestId,
     );
   }
-}
-
-/** The stored answer to a question and the request id that stored it (exactly one did). */
-function storedAnswer(
-  record: AssessmentRecord,
-  questionId: string,
-): { option: string; requestId: string } | undefined {
-  if (!Object.hasOwn(record.answers, questionId)) return undefined;
-  const option = record.answers[questionId];
-  const requestId = Object.keys(record.requestIds).find((id) => {
-    const answer = record.requestIds[id];
-    return answer?.questionId === questionId && answer.option === option;
-  });
-  return option === undefined || requestId === undefined ? undefined : { option, requestId };
 }

@@ -6,10 +6,10 @@
 
 import type { AssessmentStatusData, ErrorCode, ServerFrame } from '../../protocol';
 import { AiThreads } from './ai-thread';
+import { answerOfRequest, answersOf } from './answers';
 import type { CoreDeps } from './deps';
 import { ContentionError, CoreError } from './errors';
 import type { Outbound } from './outbound';
-import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
 import { progressOf, questionView, scoreOf, snapshotOf, summaryOf, testInfoOf } from './views';
 
@@ -148,7 +148,8 @@ export class AssessmentService {
         ),
       ];
     }
-    if (!question.options.includes(selectedOption)) {
+    const option = question.options.indexOf(selectedOption);
+    if (option < 0) {
       return [
         this.outbound.error(
           'invalid_message',
@@ -163,10 +164,10 @@ export class AssessmentService {
       const stored = await this.deps.assessments.recordAnswer({
         userId: caller.userId,
         testId: test.test_id,
-        questionId,
-        option: selectedOption,
         questionIndex,
+        option,
         requestId,
+        ...(this.ai.configured ? { keepRequestIdForAi: true } : {}),
         nowMs,
         epoch: caller.epoch,
       });
@@ -183,7 +184,9 @@ export class AssessmentService {
       if (!record) return this.noAssessment(requestId);
       if ((record.holderEpoch ?? Number.NEGATIVE_INFINITY) > caller.epoch)
         throw new ReplacedConnectionError();
-      const earlier = ownValue(record.requestIds, requestId);
+      const answers = answersOf(record, test);
+      // By hash: a colliding request id reads as this one (see answers.ts for why that is safe).
+      const earlier = answerOfRequest(answers, requestId);
       if (earlier) {
         if (earlier.questionId === questionId && earlier.option === selectedOption) {
           return [this.feedback(questionId, true, record, requestId)];
@@ -200,7 +203,7 @@ export class AssessmentService {
       if (record.deadlineMs <= this.deps.clock.now()) {
         return this.timeUp(record, test, requestId);
       }
-      const answered = ownValue(record.answers, questionId);
+      const answered = answers.find((a) => a.questionId === questionId)?.option;
       if (answered !== undefined) {
         if (answered === selectedOption) return [this.feedback(questionId, true, record, requestId)];
         return [

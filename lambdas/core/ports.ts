@@ -179,9 +179,24 @@ export interface ProctorSubscriptions {
   subscribersOf(testId: string, nowMs: number): Promise<string[]>;
 }
 
-export interface AnswerRecord {
-  questionId: string;
-  option: string;
+/**
+ * One answer as the store keeps it: the chosen option's position in the question's `options`, and
+ * a hash of the request id that stored it (`requestHash` in answers.ts). The option's text (up to
+ * 500 characters) and the client's request id (up to 64) stay out of the item: DynamoDB bills each
+ * write by the item's size, and every answer rewrites the item.
+ */
+export interface StoredChoice {
+  option: number;
+  request: string;
+}
+
+/**
+ * Answers stored before choices were compact (a deployed table has such attempts, and answers
+ * added to them later are compact): question id -> option text, request id -> question id.
+ */
+export interface LegacyAnswers {
+  options: Record<string, string>;
+  requestQuestions: Record<string, string>;
 }
 
 export interface AssessmentRecord {
@@ -195,10 +210,19 @@ export interface AssessmentRecord {
   total: number;
   /** Answers are stored in question order, so this is also the index of the current question. */
   answeredCount: number;
-  /** question_id -> selected option */
-  answers: Record<string, string>;
-  /** request_id -> the answer it carried; remembered for the life of the assessment. */
-  requestIds: Record<string, AnswerRecord>;
+  /**
+   * The compact answers, in question order: entry j answers the j-th question (in the test's
+   * order, below `answeredCount`) that `legacy` does not answer. Read them with the test through
+   * `answersOf` (answers.ts), which gives back the options' text.
+   */
+  choices: StoredChoice[];
+  legacy?: LegacyAnswers;
+  /**
+   * The client's request ids of answers whose AI turn is still to be sent, by question index:
+   * the turn's idempotency key and its `request_id` need the id itself, not its hash. Removed
+   * when the turn is counted as delivered.
+   */
+  pendingRequestIds?: Record<string, string>;
   completion?: { reason: 'submitted' | 'time_up'; score: number; completedAtMs: number };
   /**
    * Only for attempts with an AI thread: how many stored answers, in question order, the thread
@@ -214,17 +238,23 @@ export interface AssessmentRecord {
 
 export type NewAssessment = Omit<
   AssessmentRecord,
-  'status' | 'answeredCount' | 'answers' | 'requestIds' | 'completion' | 'holderEpoch'
+  'status' | 'answeredCount' | 'choices' | 'legacy' | 'pendingRequestIds' | 'completion' | 'holderEpoch'
 >;
 
 export interface AnswerWrite {
   userId: string;
   testId: string;
-  questionId: string;
-  option: string;
   /** Index of the question being answered; the write succeeds only if it is the current one. */
   questionIndex: number;
+  /** The chosen option's position in the question's options. */
+  option: number;
+  /** The client's request id; the store keeps its hash (`requestHash`), unique in the attempt. */
   requestId: string;
+  /**
+   * Also keep the request id itself until the answer's AI turn is delivered (set when an AI
+   * service is configured).
+   */
+  keepRequestIdForAi?: boolean;
   nowMs: number;
   /** The writing connection's epoch: refused when a later connection holds the attempt. */
   epoch: number;
@@ -271,10 +301,11 @@ export interface AssessmentStore {
   /** Finishes an in-progress assessment; null when it is no longer in that state. */
   complete(write: CompletionWrite): Promise<AssessmentRecord | null>;
   /**
-   * Raises the attempt's AI turn count to `delivered`, never lowers it; changes nothing for an
-   * attempt without an AI thread, or for none at all.
+   * Raises the attempt's AI turn count from `from` to `delivered` (never lowers it) and drops the
+   * kept request ids of those answers; changes nothing for an attempt without an AI thread, or
+   * for none at all.
    */
-  recordAiTurns(userId: string, testId: string, delivered: number): Promise<void>;
+  recordAiTurns(userId: string, testId: string, turns: { from: number; delivered: number }): Promise<void>;
   /** In-progress assessments whose deadline is at or before `nowMs` (a query, not a scan). */
   findOverdue(nowMs: number, limit: number): Promise<{ userId: string; testId: string }[]>;
 }

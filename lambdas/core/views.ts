@@ -1,8 +1,8 @@
 /** Builds what the client sees of tests and assessments. The correct option never leaves here. */
 
 import type { AssessmentSnapshot, CompletedSummary, Progress, QuestionView, TestInfo } from '../../protocol';
+import { answersOf } from './answers';
 import { InvariantError } from './errors';
-import { ownValue } from './own-keys';
 import type { AssessmentRecord, TestDefinition } from './ports';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -54,10 +54,7 @@ export function snapshotOf(
     remaining_seconds: remainingSeconds(record, nowMs),
     progress: progressOf(record),
     ...(current ? { current_question: current } : {}),
-    answers: test.questions.flatMap((q) => {
-      const selected = ownValue(record.answers, q.question_id);
-      return selected === undefined ? [] : [{ question_id: q.question_id, selected_option: selected }];
-    }),
+    answers: answersOf(record, test).map((a) => ({ question_id: a.questionId, selected_option: a.option })),
   };
 }
 
@@ -75,7 +72,8 @@ export function summaryOf(record: AssessmentRecord): CompletedSummary {
 }
 
 export function scoreOf(record: AssessmentRecord, test: TestDefinition): number {
-  return test.questions.filter((q) => ownValue(record.answers, q.question_id) === q.correct_option).length;
+  return answersOf(record, test).filter((a) => a.option === test.questions[a.questionIndex]?.correct_option)
+    .length;
 }
 
 export function testInfoOf(test: TestDefinition): TestInfo {

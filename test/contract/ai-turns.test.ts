@@ -1,6 +1,7 @@
 /**
  * The AI turn count of an attempt, on both AssessmentStore implementations: stored at create
- * only for attempts with an AI thread, and it only ever grows.
+ * only for attempts with an AI thread, and it only ever grows; the request ids an answer keeps
+ * for its turn go when the turn is counted.
  */
 import { DynamoAssessmentStore } from '../../lambdas/adapters/dynamodb/assessment-store';
 import { InMemoryAssessmentStore } from '../../lambdas/adapters/memory';
@@ -37,11 +38,11 @@ describe.each<[string, () => AssessmentStore]>([
     const a = attempt(0);
     await store.create(a);
     expect((await store.get(a.userId, a.testId))?.aiTurnsDelivered).toBe(0);
-    await store.recordAiTurns(a.userId, a.testId, 2);
+    await store.recordAiTurns(a.userId, a.testId, { from: 0, delivered: 2 });
     expect((await store.get(a.userId, a.testId))?.aiTurnsDelivered).toBe(2);
     // A slower request that delivered fewer turns never lowers it.
-    await store.recordAiTurns(a.userId, a.testId, 1);
-    await store.recordAiTurns(a.userId, a.testId, 2);
+    await store.recordAiTurns(a.userId, a.testId, { from: 0, delivered: 1 });
+    await store.recordAiTurns(a.userId, a.testId, { from: 0, delivered: 2 });
     expect((await store.get(a.userId, a.testId))?.aiTurnsDelivered).toBe(2);
   });
 
@@ -49,12 +50,41 @@ describe.each<[string, () => AssessmentStore]>([
     const store = make();
     const a = attempt();
     await store.create(a);
-    await store.recordAiTurns(a.userId, a.testId, 1);
+    await store.recordAiTurns(a.userId, a.testId, { from: 0, delivered: 1 });
     const record = await store.get(a.userId, a.testId);
     expect(record).not.toBeNull();
     expect(record?.aiTurnsDelivered).toBeUndefined();
     // Nor does a missing attempt appear.
-    await store.recordAiTurns('nobody', 'quiz-1', 1);
+    await store.recordAiTurns('nobody', 'quiz-1', { from: 0, delivered: 1 });
     expect(await store.get('nobody', 'quiz-1')).toBeNull();
+  });
+
+  it("keeps an answer's request id until its turn is counted, and only when asked to", async () => {
+    const store = make();
+    const a = attempt(0);
+    await store.create(a);
+    const answer = (questionIndex: number, requestId: string, keepRequestIdForAi: boolean) =>
+      store.recordAnswer({
+        userId: a.userId,
+        testId: a.testId,
+        questionIndex,
+        option: 0,
+        requestId,
+        nowMs: T0 + 1,
+        epoch: 1,
+        keepRequestIdForAi,
+      });
+    expect((await answer(0, 'first', true))?.pendingRequestIds).toEqual({ 0: 'first' });
+    expect((await answer(1, 'second', true))?.pendingRequestIds).toEqual({ 0: 'first', 1: 'second' });
+    expect((await answer(2, 'third', false))?.pendingRequestIds).toEqual({ 0: 'first', 1: 'second' });
+    await store.recordAiTurns(a.userId, a.testId, { from: 0, delivered: 1 });
+    expect((await store.get(a.userId, a.testId))?.pendingRequestIds).toEqual({ 1: 'second' });
+    // A count that is refused (a faster request counted already) removes nothing.
+    await store.recordAiTurns(a.userId, a.testId, { from: 1, delivered: 1 });
+    expect((await store.get(a.userId, a.testId))?.pendingRequestIds).toEqual({ 1: 'second' });
+    await store.recordAiTurns(a.userId, a.testId, { from: 1, delivered: 3 });
+    const done = await store.get(a.userId, a.testId);
+    expect(done?.aiTurnsDelivered).toBe(3);
+    expect(done?.pendingRequestIds).toBeUndefined();
   });
 });

@@ -2,11 +2,22 @@
  * One contract, two implementations: the DynamoDB adapters (on dynalite) and the in-memory
  * twins must behave the same, so unit tests on the twins mean something.
  */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { itemSize, writeUnits } from '../../bench/support/capacity';
 import { DynamoAssessmentStore } from '../../lambdas/adapters/dynamodb/assessment-store';
 import { DynamoConnectionRegistry } from '../../lambdas/adapters/dynamodb/connection-registry';
 import { InMemoryAssessmentStore, InMemoryConnectionRegistry } from '../../lambdas/adapters/memory';
-import type { AssessmentStore, ConnectionRegistry, NewAssessment } from '../../lambdas/core/ports';
+import { answersOf, requestHash } from '../../lambdas/core/answers';
+import type {
+  AnswerWrite,
+  AssessmentRecord,
+  AssessmentStore,
+  ConnectionRegistry,
+  NewAssessment,
+  TestDefinition,
+} from '../../lambdas/core/ports';
+import { scoreOf, snapshotOf } from '../../lambdas/core/views';
 import { RATE_LIMIT } from '../../protocol';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 
@@ -26,6 +37,98 @@ const stores: [string, () => AssessmentStore][] = [
   ['memory', () => new InMemoryAssessmentStore()],
   ['dynamodb', () => new DynamoAssessmentStore(dynamo.doc, dynamo.tables.assessments)],
 ];
+
+/** What an item written by the model before compact answers held (a deployed table has them). */
+interface OldAttempt {
+  userId: string;
+  answeredCount: number;
+  /** question id -> option text */
+  answers: Record<string, string>;
+  /** request id -> question id, or (the oldest items) the whole answer */
+  requestIds: Record<string, string | { questionId: string; option: string }>;
+}
+
+/**
+ * Each store with a way to plant an attempt in the old form: on DynamoDB the item exactly as the
+ * old model wrote it, on the twin the record the old item reads as.
+ */
+const storesWithOldItems: [
+  string,
+  () => { store: AssessmentStore; plant: (old: OldAttempt) => Promise<void> },
+][] = [
+  [
+    'memory',
+    () => {
+      const store = new InMemoryAssessmentStore();
+      const plant = async (old: OldAttempt) => {
+        await store.create({ ...attemptOf(old.userId), holderEpoch: 1 });
+        const record = [...store.records.values()].find((r) => r.userId === old.userId);
+        if (!record) throw new Error('planting failed');
+        record.answeredCount = old.answeredCount;
+        record.legacy = {
+          options: { ...old.answers },
+          requestQuestions: Object.fromEntries(
+            Object.entries(old.requestIds).map(([id, v]) => [id, typeof v === 'string' ? v : v.questionId]),
+          ),
+        };
+      };
+      return { store, plant };
+    },
+  ],
+  [
+    'dynamodb',
+    () => {
+      const store = new DynamoAssessmentStore(dynamo.doc, dynamo.tables.assessments);
+      const stored = <T>(map: Record<string, T>) =>
+        Object.fromEntries(Object.entries(map).map(([key, value]) => [`=${key}`, value]));
+      const plant = async (old: OldAttempt) => {
+        await dynamo.doc.send(
+          new PutCommand({
+            TableName: dynamo.tables.assessments,
+            Item: {
+              pk: `${old.userId}_quiz`,
+              ...attemptOf(old.userId),
+              status: 'in_progress',
+              answeredCount: old.answeredCount,
+              answers: stored(old.answers),
+              requestIds: stored(old.requestIds),
+              holderEpoch: 1,
+              activeShard: 'active#0',
+            },
+          }),
+        );
+      };
+      return { store, plant };
+    },
+  ],
+];
+
+const QUIZ: TestDefinition = {
+  test_id: 'quiz',
+  title: 'Quiz',
+  duration_seconds: 60,
+  questions: [
+    { question_id: 'q1', text: 'One?', options: ['x', 'y', 'z'], correct_option: 'x' },
+    { question_id: 'q2', text: 'Two?', options: ['x', 'y', 'z'], correct_option: 'y' },
+    { question_id: 'q3', text: 'Three?', options: ['x', 'y', 'z'], correct_option: 'z' },
+  ],
+};
+
+function attemptOf(userId: string): NewAssessment {
+  return {
+    userId,
+    testId: 'quiz',
+    assessmentId: `a-${userId}`,
+    threadId: `t-${userId}`,
+    startedAtMs: T0,
+    deadlineMs: T0 + 60_000,
+    total: 3,
+  };
+}
+
+/** The answers as the client sees them: [question id, option text, request id or its hash]. */
+const shown = (record: AssessmentRecord | null) =>
+  record ? answersOf(record, QUIZ).map((a) => [a.questionId, a.option, a.requestId ?? a.requestHash]) : [];
 
 let seq = 0;
 const unique = (prefix: string) => `${prefix}-${++seq}`;
@@ -189,29 +292,21 @@ describe.each(registries)('ConnectionRegistry (%s)', (_name, make) => {
 
 describe.each(stores)('AssessmentStore (%s)', (_name, make) => {
   const fresh = (): NewAssessment & { holderEpoch: number } => ({
+    ...attemptOf(unique('user')),
     holderEpoch: 1,
-    userId: unique('user'),
-    testId: 'quiz',
-    assessmentId: unique('a'),
-    threadId: unique('thread'),
-    startedAtMs: T0,
-    deadlineMs: T0 + 60_000,
-    total: 2,
   });
   const answer = (
     a: NewAssessment,
-    questionId: string,
     questionIndex: number,
     requestId: string,
     nowMs = T0 + 1,
     epoch = 1,
-  ) => ({
+  ): AnswerWrite => ({
     epoch,
     userId: a.userId,
     testId: a.testId,
-    questionId,
-    option: 'x',
     questionIndex,
+    option: questionIndex % 3,
     requestId,
     nowMs,
   });
@@ -222,30 +317,43 @@ describe.each(stores)('AssessmentStore (%s)', (_name, make) => {
     const first = await store.create(a);
     if (!('created' in first)) throw new Error('create was fenced');
     expect(first.created).toBe(true);
-    expect(first.record).toMatchObject({
-      status: 'in_progress',
-      answeredCount: 0,
-      answers: {},
-      requestIds: {},
-    });
+    expect(first.record).toMatchObject({ status: 'in_progress', answeredCount: 0, choices: [] });
+    expect(first.record.legacy).toBeUndefined();
     const second = await store.create({ ...a, assessmentId: 'other', threadId: 'other' });
     expect(second).toEqual({ created: false, record: first.record });
   });
 
-  it('records answers only when every condition holds', async () => {
+  it('records answers only when every condition holds, as option positions and request hashes', async () => {
     const store = make();
     const a = fresh();
     await store.create(a);
-    expect(await store.recordAnswer(answer(a, 'q2', 1, 'r0'))).toBeNull(); // not the current question
-    const stored = await store.recordAnswer(answer(a, 'q1', 0, 'r1'));
-    expect(stored).toMatchObject({
-      answeredCount: 1,
-      answers: { q1: 'x' },
-      requestIds: { r1: { questionId: 'q1', option: 'x' } },
-    });
-    expect(await store.recordAnswer(answer(a, 'q2', 1, 'r1'))).toBeNull(); // request id used
-    expect(await store.recordAnswer(answer(a, 'q2', 1, 'r2', T0 + 60_000))).toBeNull(); // at the deadline
-    expect(await store.recordAnswer({ ...answer(a, 'q1', 0, 'r3'), userId: 'nobody' })).toBeNull();
+    expect(await store.recordAnswer(answer(a, 1, 'r0'))).toBeNull(); // not the current question
+    const stored = await store.recordAnswer(answer(a, 0, 'r1'));
+    expect(stored).toMatchObject({ answeredCount: 1, choices: [{ option: 0, request: requestHash('r1') }] });
+    expect(shown(stored)).toEqual([['q1', 'x', requestHash('r1')]]);
+    expect(await store.recordAnswer(answer(a, 1, 'r1'))).toBeNull(); // request id used
+    expect(await store.recordAnswer(answer(a, 1, 'r2', T0 + 60_000))).toBeNull(); // at the deadline
+    expect(await store.recordAnswer({ ...answer(a, 0, 'r3'), userId: 'nobody' })).toBeNull();
+    const second = await store.recordAnswer(answer(a, 1, 'r2'));
+    expect(shown(second)).toEqual([
+      ['q1', 'x', requestHash('r1')],
+      ['q2', 'y', requestHash('r2')],
+    ]);
+    expect(await store.get(a.userId, a.testId)).toEqual(second);
+  });
+
+  it('refuses a request id whose hash is stored, whatever the id (the collision policy)', async () => {
+    // No two ids with equal 72-bit hashes are known, so a stored hash stands in for a collision:
+    // the write is refused, and the service then reads the earlier answer as this request's.
+    const store = make();
+    const a = fresh();
+    await store.create(a);
+    await store.recordAnswer(answer(a, 0, 'stored'));
+    const hashOf = requestHash;
+    expect(hashOf('stored')).toHaveLength(12);
+    expect(hashOf('stored')).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    expect(hashOf('stored')).not.toBe(hashOf('stored '));
+    expect(await store.recordAnswer(answer(a, 1, 'stored'))).toBeNull();
     expect((await store.get(a.userId, a.testId))?.answeredCount).toBe(1);
   });
 
@@ -280,7 +388,7 @@ describe.each(stores)('AssessmentStore (%s)', (_name, make) => {
       record: { holderEpoch: 6 },
     });
     // The replaced connection (epoch 5) can no longer answer or submit.
-    expect(await store.recordAnswer(answer(a, 'q1', 0, 'old', T0 + 1, 5))).toBeNull();
+    expect(await store.recordAnswer(answer(a, 0, 'old', T0 + 1, 5))).toBeNull();
     expect(
       await store.complete({
         userId: a.userId,
@@ -294,12 +402,10 @@ describe.each(stores)('AssessmentStore (%s)', (_name, make) => {
     ).toBeNull();
     // A stale binding changes nothing and says it is fenced.
     expect(await store.bindHolder(a.userId, a.testId, 5)).toMatchObject({ fenced: true });
-    expect(await store.recordAnswer(answer(a, 'q1', 0, 'new', T0 + 1, 6))).toMatchObject({
+    expect(await store.recordAnswer(answer(a, 0, 'new', T0 + 1, 6))).toMatchObject({
       answeredCount: 1,
     });
-    expect((await store.get(a.userId, a.testId))?.requestIds).toEqual({
-      new: { questionId: 'q1', option: 'x' },
-    });
+    expect(shown(await store.get(a.userId, a.testId))).toEqual([['q1', 'x', requestHash('new')]]);
   });
 
   it('binds a holder before the attempt exists, and fences an older connection starting it', async () => {
@@ -314,43 +420,65 @@ describe.each(stores)('AssessmentStore (%s)', (_name, make) => {
   });
 });
 
+describe.each(storesWithOldItems)('AssessmentStore with attempts in the old form (%s)', (_name, make) => {
+  it.each([
+    ['request id -> question id', { r1: 'q1' }],
+    ['request id -> the whole answer', { r1: { questionId: 'q1', option: 'x' } }],
+  ])('reads them (%s), adds compact answers after them, and scores and shows both', async (_shape, ids) => {
+    const { store, plant } = make();
+    const userId = unique('old');
+    await plant({ userId, answeredCount: 1, answers: { q1: 'x' }, requestIds: ids });
+    expect(shown(await store.get(userId, 'quiz'))).toEqual([['q1', 'x', 'r1']]);
+
+    const write = { userId, testId: 'quiz', nowMs: T0 + 1, epoch: 1 };
+    // The old request id is still known: a retry after the change cannot store a second answer.
+    expect(await store.recordAnswer({ ...write, questionIndex: 1, option: 1, requestId: 'r1' })).toBeNull();
+    const mixed = await store.recordAnswer({ ...write, questionIndex: 1, option: 2, requestId: 'r2' });
+    expect(shown(mixed)).toEqual([
+      ['q1', 'x', 'r1'],
+      ['q2', 'z', requestHash('r2')],
+    ]);
+    const read = await store.get(userId, 'quiz');
+    if (!read) throw new Error('the attempt is gone');
+    expect(read).toEqual(mixed);
+    expect(scoreOf(read, QUIZ)).toBe(1);
+    expect(snapshotOf(read, QUIZ, T0 + 2).answers).toEqual([
+      { question_id: 'q1', selected_option: 'x' },
+      { question_id: 'q2', selected_option: 'z' },
+    ]);
+  });
+});
+
 describe.each(stores)('AssessmentStore with prototype-named keys (%s)', (_name, make) => {
   it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
-    'stores and reads back %s as a plain key',
+    'stores and reads back %s as a plain request id and question id',
     async (name) => {
       const store = make();
-      const a: NewAssessment & { holderEpoch: number } = {
-        holderEpoch: 1,
-        userId: unique('proto'),
-        testId: 'quiz',
-        assessmentId: unique('a'),
-        threadId: unique('t'),
-        startedAtMs: T0,
-        deadlineMs: T0 + 60_000,
-        total: 2,
+      const a: NewAssessment & { holderEpoch: number } = { ...attemptOf(unique('proto')), holderEpoch: 1 };
+      const test: TestDefinition = {
+        ...QUIZ,
+        questions: [{ question_id: name, text: '?', options: ['x', name], correct_option: name }],
       };
       const created = await store.create(a);
       if (!('record' in created)) throw new Error('create was fenced');
-      expect(Object.hasOwn(created.record.requestIds, name)).toBe(false);
-      const write = {
+      expect(answersOf(created.record, test)).toEqual([]);
+      const write: AnswerWrite = {
         epoch: 1,
         userId: a.userId,
         testId: a.testId,
-        questionId: name,
-        option: 'x',
         questionIndex: 0,
+        option: 1,
         requestId: name,
+        keepRequestIdForAi: true,
         nowMs: T0 + 1,
       };
-      const stored = await store.recordAnswer(write);
-      expect(stored?.answeredCount).toBe(1);
+      expect((await store.recordAnswer(write))?.answeredCount).toBe(1);
       const read = await store.get(a.userId, a.testId);
-      expect(Object.hasOwn(read?.requestIds ?? {}, name)).toBe(true);
-      expect(Object.getOwnPropertyDescriptor(read?.requestIds, name)?.value).toEqual({
-        questionId: name,
-        option: 'x',
-      });
-      expect(Object.getOwnPropertyDescriptor(read?.answers, name)?.value).toBe('x');
+      if (!read) throw new Error('the attempt is gone');
+      expect(answersOf(read, test)).toEqual([
+        { questionIndex: 0, questionId: name, option: name, requestHash: requestHash(name), requestId: name },
+      ]);
+      expect(scoreOf(read, test)).toBe(1);
       // The same request id again is refused by the condition, so the service can call it a duplicate.
       expect(await store.recordAnswer({ ...write, questionIndex: 1 })).toBeNull();
     },
@@ -358,77 +486,76 @@ describe.each(stores)('AssessmentStore with prototype-named keys (%s)', (_name, 
 });
 
 describe('DynamoAssessmentStore storage', () => {
-  const item = async (pk: string) =>
-    (await dynamo.doc.send(new GetCommand({ TableName: dynamo.tables.assessments, Key: { pk } }))).Item;
+  const rawItem = async (pk: string) =>
+    (
+      await dynamo.client.send(
+        new GetItemCommand({
+          TableName: dynamo.tables.assessments,
+          Key: { pk: { S: pk } },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
 
-  it('stores an option once: a request id keeps its question, and reads back the answer it stored', async () => {
+  it('stores neither the option text nor the request id (unless kept for an AI turn)', async () => {
     const store = new DynamoAssessmentStore(dynamo.doc, dynamo.tables.assessments);
-    const userId = unique('once');
-    const option = 'o'.repeat(500);
-    await store.create({
-      holderEpoch: 1,
-      userId,
-      testId: 'quiz',
-      assessmentId: unique('a'),
-      threadId: unique('thread'),
-      startedAtMs: T0,
-      deadlineMs: T0 + 60_000,
-      total: 2,
+    const userId = unique('compact');
+    await store.create({ ...attemptOf(userId), holderEpoch: 1 });
+    const write = { userId, testId: 'quiz', nowMs: T0 + 1, epoch: 1 };
+    await store.recordAnswer({ ...write, questionIndex: 0, option: 2, requestId: 'request-one' });
+    await store.recordAnswer({
+      ...write,
+      questionIndex: 1,
+      option: 0,
+      requestId: 'request-two',
+      keepRequestIdForAi: true,
     });
-    const write = {
-      epoch: 1,
-      userId,
-      testId: 'quiz',
-      questionId: 'q1',
-      option,
-      questionIndex: 0,
-      requestId: 'r1',
-      nowMs: T0 + 1,
-    };
-    expect((await store.recordAnswer(write))?.requestIds).toEqual({ r1: { questionId: 'q1', option } });
-    const stored = await item(`${userId}_quiz`);
-    expect(stored?.requestIds).toEqual({ '=r1': 'q1' });
-    expect(JSON.stringify(stored).split(option)).toHaveLength(2); // the text appears once
+    const stored = (
+      await dynamo.doc.send(
+        new GetCommand({ TableName: dynamo.tables.assessments, Key: { pk: `${userId}_quiz` } }),
+      )
+    ).Item;
+    expect(stored).toMatchObject({
+      choices: [2, 0],
+      requestHashes: [requestHash('request-one'), requestHash('request-two')],
+      aiRequest1: 'request-two',
+    });
+    expect(stored?.answers).toBeUndefined();
+    expect(stored?.requestIds).toBeUndefined();
+    expect(JSON.stringify(stored)).not.toContain('request-one');
   });
 
-  it('reads items written when a request id held its whole answer', async () => {
+  it('a 200-question attempt: its last answer costs as little to write as its first did', async () => {
     const store = new DynamoAssessmentStore(dynamo.doc, dynamo.tables.assessments);
-    const userId = unique('old');
-    await dynamo.doc.send(
-      new PutCommand({
-        TableName: dynamo.tables.assessments,
-        Item: {
-          pk: `${userId}_quiz`,
-          userId,
-          testId: 'quiz',
-          assessmentId: 'a',
-          threadId: 't',
-          status: 'in_progress',
-          startedAtMs: T0,
-          deadlineMs: T0 + 60_000,
-          total: 2,
-          answeredCount: 1,
-          answers: { '=q1': 'x' },
-          requestIds: { '=r1': { questionId: 'q1', option: 'x' } },
-          holderEpoch: 1,
-        },
-      }),
-    );
-    const record = await store.get(userId, 'quiz');
-    expect(record?.requestIds).toEqual({ r1: { questionId: 'q1', option: 'x' } });
-    const next = {
-      epoch: 1,
-      userId,
-      testId: 'quiz',
-      questionId: 'q2',
-      option: 'y',
-      questionIndex: 1,
-      requestId: 'r2',
-      nowMs: T0 + 1,
-    };
-    expect((await store.recordAnswer(next))?.requestIds).toEqual({
-      r1: { questionId: 'q1', option: 'x' },
-      r2: { questionId: 'q2', option: 'y' },
+    const userId = unique('long');
+    const questions = 200;
+    await store.create({
+      ...attemptOf(userId),
+      total: questions,
+      deadlineMs: T0 + 3 * 3600_000,
+      holderEpoch: 1,
     });
+    const sizes: number[] = [itemSize(await rawItem(`${userId}_quiz`))];
+    for (let index = 0; index < questions; index++) {
+      await store.recordAnswer({
+        userId,
+        testId: 'quiz',
+        questionIndex: index,
+        option: index % 4,
+        // As long as the protocol allows (64 characters): the item keeps only the hash.
+        requestId: `${crypto.randomUUID()}-${crypto.randomUUID()}`.slice(0, 64),
+        nowMs: T0 + 1,
+        epoch: 1,
+      });
+      sizes.push(itemSize(await rawItem(`${userId}_quiz`)));
+    }
+    const writeCost = sizes.slice(1).map((after, i) => writeUnits(Math.max(after, sizes[i] ?? 0)));
+    // About 16 bytes an answer (an option position and a 12-character hash), whatever the option's text.
+    const growth = ((sizes[questions] ?? 0) - (sizes[1] ?? 0)) / (questions - 1);
+    expect(growth).toBeLessThanOrEqual(17);
+    expect(writeCost[0]).toBe(1);
+    expect(writeCost[questions - 1]).toBeLessThanOrEqual(4);
+    // Every answer together: under 600 write units (the text model: about 10,500 with long options).
+    expect(writeCost.reduce((sum, units) => sum + units, 0)).toBeLessThan(600);
   });
 });

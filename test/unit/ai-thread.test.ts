@@ -115,6 +115,16 @@ describe('with an AI service', () => {
     const next = await s.answer('q3', 'c', 'r3');
     expect(types(next)).toEqual(['answer_feedback', 'ai_feedback', 'ai_feedback']);
     expect(next.slice(1).map((f) => data(f).question_id)).toEqual(['q2', 'q3']);
+    // Every frame answers the request that caused it, the missed turn's too.
+    expect(next.map((f) => f.request_id)).toEqual(['r3', 'r3', 'r3']);
+    const sent = ai.threads.get('ai-thread-1')?.turns ?? [];
+    expect(sent.map((t) => [t.requestId, t.idempotencyKey])).toEqual([
+      ['r1', 'ai-thread-1:r1'],
+      ['r2', 'ai-thread-1:r2'],
+      ['r3', 'ai-thread-1:r3'],
+    ]);
+    // Delivered turns no longer keep their request ids.
+    expect((await s.record())?.pendingRequestIds).toBeUndefined();
     expect(ai.turnsOf('ai-thread-1')).toEqual(['q1', 'q2', 'q3']);
   });
 

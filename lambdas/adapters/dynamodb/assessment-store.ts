@@ -2,10 +2,13 @@
  * Assessments on DynamoDB: one item per (user, test), keyed by the connection key, which is
  * injective. Every change is one conditional write on that item, so exactly-once answers need
  * no transactions (which dynalite lacks) and no read-then-write.
- * The chosen option's text (up to 500 characters) is stored once, in `answers`; `requestIds` maps
- * each request id to its question only, and the option is read back from `answers` (a question
- * is answered once and never changes, so that is the option the request stored). DynamoDB bills
- * a write by the item's size, so this halves what every later write of the item costs.
+ * Answers are compact, because DynamoDB bills a write by the item's size and every answer
+ * rewrites the item: `choices` lists each answer's option position and `requestHashes` the hash
+ * of the request id that stored it, in question order, appended by the same update (so entry j of
+ * one belongs to entry j of the other). About 16 bytes an answer, where the option's text was up
+ * to 500. Items written before hold `answers` (question id -> text) and `requestIds` (request id
+ * -> question id, or earlier `{questionId, option}`); they read the same, and answers added to
+ * them are compact (the answer's condition checks both kinds of request id).
  * In-progress items carry `activeShard`, which puts them in the sparse deadline index that the
  * sweep queries; completion removes it.
  * `holderEpoch` fences replaced connections: auth raises it to the epoch of the key claim it won,
@@ -21,15 +24,16 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { requestHash } from '../../core/answers';
 import { connectionKey, parseConnectionKey } from '../../core/connection-key';
-import { ownValue, setOwn } from '../../core/own-keys';
+import { setOwn } from '../../core/own-keys';
 import type {
-  AnswerRecord,
   AnswerWrite,
   AssessmentRecord,
   AssessmentStore,
   CompletionWrite,
   CreateResult,
+  LegacyAnswers,
   NewAssessment,
 } from '../../core/ports';
 import { IndexShards } from './shards';
@@ -40,18 +44,39 @@ const ACTIVE_INDEX = ASSESSMENTS_TABLE.indexes[0]?.indexName ?? 'active-by-deadl
 const ACTIVE = new IndexShards('active', ACTIVE_SHARDS);
 
 /** The stored item: the record's fields, flattened completion, and the index attribute. */
-interface AssessmentItem extends Omit<AssessmentRecord, 'completion' | 'requestIds'> {
-  /** request id -> question id (items written before the option was dropped hold the answer). */
-  requestIds: Record<string, string | AnswerRecord>;
+interface AssessmentItem
+  extends Omit<AssessmentRecord, 'completion' | 'choices' | 'legacy' | 'pendingRequestIds'> {
   pk: string;
+  choices?: number[];
+  requestHashes?: string[];
+  /** Items from before compact answers: question id -> option text. */
+  answers?: Record<string, string>;
+  /** Items from before compact answers: request id -> question id (earlier: the whole answer). */
+  requestIds?: Record<string, string | { questionId: string }>;
   activeShard?: string;
   completionReason?: 'submitted' | 'time_up';
   score?: number;
   completedAtMs?: number;
+  /** `<PENDING_PREFIX><question index>`: a request id kept until its AI turn is counted. */
+  [pending: `${typeof PENDING_PREFIX}${number}`]: string;
 }
 
+/**
+ * Top-level attributes, because an answer's update cannot create a map that may or may not exist
+ * (attempts started before this, or without an AI thread, have none) and set a key in it.
+ */
+const PENDING_PREFIX = 'aiRequest';
+const pendingAttribute = (questionIndex: number) => `${PENDING_PREFIX}${questionIndex}`;
+const PENDING_PATTERN = new RegExp(`^${PENDING_PREFIX}(\\d+)$`);
+
 function toRecord(item: AssessmentItem): AssessmentRecord {
-  const answers = fromStoredMap(item.answers);
+  const hashes = item.requestHashes ?? [];
+  const choices = (item.choices ?? []).flatMap((option, j) => {
+    const request = hashes[j];
+    return request === undefined ? [] : [{ option, request }];
+  });
+  const legacy = legacyOf(item);
+  const pending = pendingOf(item);
   return {
     userId: item.userId,
     testId: item.testId,
@@ -62,8 +87,9 @@ function toRecord(item: AssessmentItem): AssessmentRecord {
     deadlineMs: item.deadlineMs,
     total: item.total,
     answeredCount: item.answeredCount,
-    answers,
-    requestIds: requestIdsOf(fromStoredMap(item.requestIds), answers),
+    choices,
+    ...(legacy ? { legacy } : {}),
+    ...(pending ? { pendingRequestIds: pending } : {}),
     ...(typeof item.holderEpoch === 'number' ? { holderEpoch: item.holderEpoch } : {}),
     ...(typeof item.aiTurnsDelivered === 'number' ? { aiTurnsDelivered: item.aiTurnsDelivered } : {}),
     ...(item.status === 'completed' && item.completionReason
@@ -79,35 +105,37 @@ function toRecord(item: AssessmentItem): AssessmentRecord {
 }
 
 /**
- * Map keys are stored with a prefix: the SDK's unmarshalling drops a key named `__proto__`, and
+ * Map keys were stored with a prefix: the SDK's unmarshalling drops a key named `__proto__`, and
  * request ids are chosen by clients, so a stored key must never be a bare client string.
  */
 const STORED_KEY_PREFIX = '=';
 const storedKey = (key: string) => `${STORED_KEY_PREFIX}${key}`;
 
 function fromStoredMap<T>(stored: Record<string, T> | undefined): Record<string, T> {
-  return Object.fromEntries(
-    Object.entries(stored ?? {})
-      .filter(([key]) => key.startsWith(STORED_KEY_PREFIX))
-      .map(([key, value]) => [key.slice(STORED_KEY_PREFIX.length), value]),
-  );
+  const map: Record<string, T> = {};
+  for (const [key, value] of Object.entries(stored ?? {})) {
+    if (key.startsWith(STORED_KEY_PREFIX)) setOwn(map, key.slice(STORED_KEY_PREFIX.length), value);
+  }
+  return map;
 }
 
-function requestIdsOf(
-  stored: Record<string, string | AnswerRecord>,
-  answers: Record<string, string>,
-): Record<string, AnswerRecord> {
-  const requestIds: Record<string, AnswerRecord> = {};
-  for (const [requestId, value] of Object.entries(stored)) {
-    if (typeof value !== 'string') {
-      setOwn(requestIds, requestId, value);
-      continue;
-    }
-    // Written in the same update as the answer, which never changes afterwards.
-    const option = ownValue(answers, value);
-    if (option !== undefined) setOwn(requestIds, requestId, { questionId: value, option });
+function legacyOf(item: AssessmentItem): LegacyAnswers | undefined {
+  const options = fromStoredMap(item.answers);
+  if (Object.keys(options).length === 0) return undefined;
+  const requestQuestions: Record<string, string> = {};
+  for (const [requestId, value] of Object.entries(fromStoredMap(item.requestIds))) {
+    setOwn(requestQuestions, requestId, typeof value === 'string' ? value : value.questionId);
   }
-  return requestIds;
+  return { options, requestQuestions };
+}
+
+function pendingOf(item: AssessmentItem): Record<string, string> | undefined {
+  const pending: Record<string, string> = {};
+  for (const [name, value] of Object.entries(item)) {
+    const index = PENDING_PATTERN.exec(name)?.[1];
+    if (index !== undefined && typeof value === 'string') pending[index] = value;
+  }
+  return Object.keys(pending).length > 0 ? pending : undefined;
 }
 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
@@ -143,8 +171,6 @@ export class DynamoAssessmentStore implements AssessmentStore {
       ...assessment,
       status: 'in_progress',
       answeredCount: 0,
-      answers: {},
-      requestIds: {},
       activeShard: ACTIVE.of(pk),
     };
     try {
@@ -199,26 +225,33 @@ export class DynamoAssessmentStore implements AssessmentStore {
   }
 
   async recordAnswer(write: AnswerWrite): Promise<AssessmentRecord | null> {
+    const hash = requestHash(write.requestId);
+    const keep = write.keepRequestIdForAi === true;
     return this.conditionalUpdate(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: connectionKey(write.userId, write.testId) },
-        UpdateExpression:
-          'SET answers.#question = :option, requestIds.#request = :answer, answeredCount = answeredCount + :one, holderEpoch = :epoch',
-        ConditionExpression: `#status = :inProgress AND answeredCount = :index AND deadlineMs > :now AND attribute_not_exists(requestIds.#request) AND ${HOLDER_CONDITION}`,
+        UpdateExpression: `SET #choices = list_append(if_not_exists(#choices, :none), :choice), #hashes = list_append(if_not_exists(#hashes, :none), :hashEntry), answeredCount = answeredCount + :one, holderEpoch = :epoch${keep ? ', #pending = :requestId' : ''}`,
+        // The hash must be new, and so must the request id among answers stored in the old form.
+        ConditionExpression: `#status = :inProgress AND answeredCount = :index AND deadlineMs > :now AND NOT contains(#hashes, :hash) AND attribute_not_exists(requestIds.#legacyRequest) AND ${HOLDER_CONDITION}`,
         ExpressionAttributeNames: {
-          '#question': storedKey(write.questionId),
-          '#request': storedKey(write.requestId),
+          '#choices': 'choices',
+          '#hashes': 'requestHashes',
+          '#legacyRequest': storedKey(write.requestId),
           '#status': 'status',
+          ...(keep ? { '#pending': pendingAttribute(write.questionIndex) } : {}),
         },
         ExpressionAttributeValues: {
-          ':option': write.option,
-          ':answer': write.questionId,
+          ':none': [],
+          ':choice': [write.option],
+          ':hashEntry': [hash],
+          ':hash': hash,
           ':one': 1,
           ':inProgress': 'in_progress',
           ':index': write.questionIndex,
           ':now': write.nowMs,
           ':epoch': write.epoch,
+          ...(keep ? { ':requestId': write.requestId } : {}),
         },
         ReturnValues: 'ALL_NEW',
       }),
@@ -251,17 +284,27 @@ export class DynamoAssessmentStore implements AssessmentStore {
     );
   }
 
-  async recordAiTurns(userId: string, testId: string, delivered: number): Promise<void> {
+  async recordAiTurns(
+    userId: string,
+    testId: string,
+    turns: { from: number; delivered: number },
+  ): Promise<void> {
+    const delivered: Record<string, string> = {};
+    for (let index = turns.from; index < turns.delivered; index++) {
+      delivered[`#p${index - turns.from}`] = pendingAttribute(index);
+    }
+    const removals = Object.keys(delivered);
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: connectionKey(userId, testId) },
-          UpdateExpression: 'SET aiTurnsDelivered = :delivered',
+          UpdateExpression: `SET aiTurnsDelivered = :delivered${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`,
           // False when the attribute is absent: only attempts with an AI thread carry the count,
           // and a slower request that delivered fewer turns never lowers it.
           ConditionExpression: 'aiTurnsDelivered < :delivered',
-          ExpressionAttributeValues: { ':delivered': delivered },
+          ...(removals.length > 0 ? { ExpressionAttributeNames: delivered } : {}),
+          ExpressionAttributeValues: { ':delivered': turns.delivered },
         }),
       );
     } catch (error) {

@@ -4,6 +4,7 @@
  */
 
 import { RATE_LIMIT, type ServerFrame } from '../../../protocol';
+import { requestHash } from '../../core/answers';
 import {
   addEvent,
   type ConnectionEnd,
@@ -16,7 +17,7 @@ import {
   MAX_CONNECTION_MS,
 } from '../../core/connection-history';
 import { parseConnectionKey } from '../../core/connection-key';
-import { setOwn } from '../../core/own-keys';
+import { ownValue } from '../../core/own-keys';
 import type {
   AnswerWrite,
   AssessmentRecord,
@@ -215,8 +216,7 @@ export class InMemoryAssessmentStore implements AssessmentStore {
       ...assessment,
       status: 'in_progress',
       answeredCount: 0,
-      answers: {},
-      requestIds: {},
+      choices: [],
     };
     this.records.set(k, record);
     return { created: true, record: clone(record) };
@@ -238,17 +238,22 @@ export class InMemoryAssessmentStore implements AssessmentStore {
   }
   async recordAnswer(write: AnswerWrite): Promise<AssessmentRecord | null> {
     const record = this.records.get(this.key(write.userId, write.testId));
+    const hash = requestHash(write.requestId);
     if (
       record?.status !== 'in_progress' ||
       record.answeredCount !== write.questionIndex ||
       record.deadlineMs <= write.nowMs ||
-      Object.hasOwn(record.requestIds, write.requestId) ||
+      record.choices.some((choice) => choice.request === hash) ||
+      ownValue(record.legacy?.requestQuestions ?? {}, write.requestId) !== undefined ||
       (record.holderEpoch ?? Number.NEGATIVE_INFINITY) > write.epoch
     ) {
       return null;
     }
-    setOwn(record.answers, write.questionId, write.option);
-    setOwn(record.requestIds, write.requestId, { questionId: write.questionId, option: write.option });
+    record.choices.push({ option: write.option, request: hash });
+    if (write.keepRequestIdForAi) {
+      record.pendingRequestIds ??= {};
+      record.pendingRequestIds[String(write.questionIndex)] = write.requestId;
+    }
     record.answeredCount++;
     record.holderEpoch = write.epoch;
     return clone(record);
@@ -266,10 +271,19 @@ export class InMemoryAssessmentStore implements AssessmentStore {
     record.completion = { reason: write.reason, score: write.score, completedAtMs: write.completedAtMs };
     return clone(record);
   }
-  async recordAiTurns(userId: string, testId: string, delivered: number): Promise<void> {
+  async recordAiTurns(
+    userId: string,
+    testId: string,
+    turns: { from: number; delivered: number },
+  ): Promise<void> {
     const record = this.records.get(this.key(userId, testId));
-    if (record?.aiTurnsDelivered !== undefined && record.aiTurnsDelivered < delivered) {
-      record.aiTurnsDelivered = delivered;
+    if (record?.aiTurnsDelivered === undefined || record.aiTurnsDelivered >= turns.delivered) return;
+    record.aiTurnsDelivered = turns.delivered;
+    for (let index = turns.from; index < turns.delivered; index++) {
+      delete record.pendingRequestIds?.[String(index)];
+    }
+    if (record.pendingRequestIds && Object.keys(record.pendingRequestIds).length === 0) {
+      delete record.pendingRequestIds;
     }
   }
   async findOverdue(nowMs: number, limit: number): Promise<{ userId: string; testId: string }[]> {
