@@ -281,17 +281,6 @@ async function main(): Promise<void> {
 
   let done = 0;
   const runs: Promise<StudentResult>[] = [];
-  for (let i = 0; i < STUDENTS; i++) {
-    // Students beyond --concurrency wait for a seat: the local stack on a laptop serves a few
-    // hundred at once, and an overloaded one times requests out, which tests retries, not recovery.
-    while (i - done >= CONCURRENCY) await sleep(50);
-    runs.push(
-      student(i, ready.wsUrl, questions).finally(() => {
-        done++;
-      }),
-    );
-    if (i % 50 === 49) await sleep(100); // API Gateway admits at most 500 new connections a second
-  }
   // A bar redrawn in place on a terminal; a line every 10 s in a log.
   const tty = process.stderr.isTTY === true;
   const progressBar = setInterval(
@@ -303,6 +292,17 @@ async function main(): Promise<void> {
     },
     tty ? 500 : 10_000,
   );
+  for (let i = 0; i < STUDENTS; i++) {
+    // Students beyond --concurrency wait for a seat: the local stack on a laptop serves a few
+    // hundred at once, and an overloaded one times requests out, which tests retries, not recovery.
+    while (i - done >= CONCURRENCY) await sleep(50);
+    runs.push(
+      student(i, ready.wsUrl, questions).finally(() => {
+        done++;
+      }),
+    );
+    if (i % 50 === 49) await sleep(100); // API Gateway admits at most 500 new connections a second
+  }
 
   // SIGKILL the whole stack at spread-out moments, and start it again on the same data.
   for (let r = 0; r < RESTARTS; r++) {
