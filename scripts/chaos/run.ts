@@ -292,6 +292,18 @@ async function main(): Promise<void> {
     },
     tty ? 500 : 10_000,
   );
+  // SIGKILL the whole stack at spread-out moments, and start it again on the same data (beside
+  // the students being seated, so a restart lands among them, not after the last one started).
+  const restarts = (async () => {
+    for (let r = 0; r < RESTARTS; r++) {
+      while (done < (STUDENTS * (r + 1)) / (RESTARTS + 2)) await sleep(200);
+      killsBefore = { ...counts };
+      child?.kill('SIGKILL');
+      await sleep(500);
+      ready = await startStack(config);
+      counts.restarts++;
+    }
+  })();
   for (let i = 0; i < STUDENTS; i++) {
     // Students beyond --concurrency wait for a seat: the local stack on a laptop serves a few
     // hundred at once, and an overloaded one times requests out, which tests retries, not recovery.
@@ -304,15 +316,7 @@ async function main(): Promise<void> {
     if (i % 50 === 49) await sleep(100); // API Gateway admits at most 500 new connections a second
   }
 
-  // SIGKILL the whole stack at spread-out moments, and start it again on the same data.
-  for (let r = 0; r < RESTARTS; r++) {
-    while (done < (STUDENTS * (r + 1)) / (RESTARTS + 2)) await sleep(200);
-    killsBefore = { ...counts };
-    child?.kill('SIGKILL');
-    await sleep(500);
-    ready = await startStack(config);
-    counts.restarts++;
-  }
+  await restarts;
   const results = await Promise.all(runs);
   clearInterval(progressBar);
   log('\n');
