@@ -14,8 +14,12 @@ import {
   type DataFrameType,
   type ErrorFrame,
   isServerFrame,
+  type MessageData,
   type MessageType,
+  type NoData,
   type PongData,
+  type ProctorSnapshotData,
+  type ProctorUnsubscribedData,
   type QuestionView,
   type ServerFrame,
   type TestInfo,
@@ -184,6 +188,19 @@ export class AssessmentClient {
   }
 
   /**
+   * Proctor extension, on a general connection with a proctor's token: the roster of `testId`
+   * now, then a `proctor_event` for every change until `proctorUnsubscribe` or the connection
+   * ends (subscribe again after a reconnect). Rejects with `forbidden` for any other token.
+   */
+  proctorSubscribe(testId: string): Promise<ProctorSnapshotData> {
+    return this.request('proctor_subscribe', ['proctor_snapshot'], { test_id: testId });
+  }
+
+  proctorUnsubscribe(testId: string): Promise<ProctorUnsubscribedData> {
+    return this.request('proctor_unsubscribe', ['proctor_unsubscribed'], { test_id: testId });
+  }
+
+  /**
    * Submits an answer through the outbox: it is kept (and persisted) until the server
    * acknowledges it, and resent with the same request_id after every reconnect. Resolves with
    * the `answer_feedback`; rejects with the server's code on a final error (`time_up`,
@@ -248,9 +265,10 @@ export class AssessmentClient {
   // ---------------------------------------------------------------- commands
 
   /** A command whose reply is one of `expects`; the promise resolves with that reply's data. */
-  private request<T extends DataFrameType>(
-    type: Exclude<MessageType, 'submit_answer'>,
+  private request<M extends Exclude<MessageType, 'submit_answer'>, T extends DataFrameType>(
+    type: M,
     expects: readonly T[],
+    ...[data]: MessageData[M] extends NoData ? [] : [MessageData[M]]
   ): Promise<DataFrameOf<T>['data']> {
     const refusal = this.refusal();
     if (refusal !== undefined) return Promise.reject(refusal);
@@ -258,7 +276,7 @@ export class AssessmentClient {
       action: 'message',
       type,
       request_id: this.options.generateId(),
-      data: {},
+      data: data ?? {},
     };
     const promise = this.pending.add<DataFrameOf<T>['data']>({
       frame,
@@ -410,10 +428,17 @@ export class AssessmentClient {
       case 'notice':
         this.events.emit(frame.type, frame.data, meta);
         return;
+      // The proctor extension (docs/protocol.md): only staff connections that subscribed get these.
       case 'proctor_snapshot':
-      case 'proctor_event':
+        this.pending.settle(frame);
+        this.events.emit(frame.type, frame.data, meta);
+        return;
       case 'proctor_unsubscribed':
-        // The proctor extension: only staff connections that subscribed receive these.
+        this.pending.settle(frame);
+        this.events.emit(frame.type, frame.data, meta);
+        return;
+      case 'proctor_event':
+        this.events.emit(frame.type, frame.data, meta);
         return;
       default: {
         // A frame type added to the protocol without a case here fails to compile.

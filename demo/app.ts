@@ -4,13 +4,9 @@
  * Query parameters: `ws` (WebSocket URL; default ws(s)://<this host>/<stage>), `stage` (default
  * `local`), `test` (default `demo`), `user` (sign in at once as this user).
  */
-import {
-  AssessmentClient,
-  AssessmentClientError,
-  type ConnectionState,
-  type StateChange,
-} from '../client/index';
+import { AssessmentClient, AssessmentClientError } from '../client/index';
 import type { AssessmentSnapshot, CompletedSummary, Progress, QuestionView } from '../protocol';
+import { connectionBadge, describeError, el, MessageLine, pageSettings } from './page';
 
 declare global {
   interface Window {
@@ -23,21 +19,10 @@ declare global {
 }
 
 const params = new URLSearchParams(location.search);
-const stage = params.get('stage') ?? 'local';
-const wsUrl =
-  params.get('ws') ?? `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/${stage}`;
-const testId = params.get('test') ?? 'demo';
+const { wsUrl, testId } = pageSettings();
 const USER_KEY = 'assessment-demo:user';
 
-function el<T extends HTMLElement = HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (found === null) throw new Error(`missing #${id}`);
-  return found as T;
-}
-
 const ui = {
-  state: el('connection-state'),
-  stateText: el('connection-state-text'),
   views: {
     login: el('login-view'),
     intro: el('intro-view'),
@@ -71,7 +56,6 @@ const ui = {
   resultDetail: el('result-detail'),
   replacedTitle: el('replaced-title'),
   takeOverButton: el<HTMLButtonElement>('take-over-button'),
-  message: el('message'),
   userLabel: el('user-label'),
   outboxCount: el('outbox-count'),
   switchUser: el<HTMLButtonElement>('switch-user'),
@@ -79,14 +63,20 @@ const ui = {
 
 type View = keyof typeof ui.views;
 
-const STATE_TEXT: Record<ConnectionState, string> = {
-  connecting: 'Connecting…',
-  authenticating: 'Signing in…',
-  open: 'Connected',
-  reconnecting: 'Reconnecting…',
-  closed: 'Disconnected',
-  replaced: 'Opened elsewhere',
-};
+const message = new MessageLine();
+const renderState = connectionBadge(
+  {
+    connecting: 'Connecting…',
+    authenticating: 'Signing in…',
+    open: 'Connected',
+    reconnecting: 'Reconnecting…',
+    closed: 'Disconnected',
+    replaced: 'Opened elsewhere',
+  },
+  message,
+);
+const showMessage = (text: string, aboutConnection = false) => message.show(text, aboutConnection);
+const showError = (error: unknown) => message.show(describe(error));
 
 let client: AssessmentClient | undefined;
 let title = '';
@@ -100,25 +90,6 @@ let completing = false;
 
 function showView(view: View): void {
   for (const [name, section] of Object.entries(ui.views)) section.hidden = name !== view;
-}
-
-/** Whether the message on screen is about the connection (cleared once it is open again). */
-let connectionMessage = false;
-
-function showMessage(text: string, aboutConnection = false): void {
-  ui.message.textContent = text;
-  ui.message.hidden = text === '';
-  connectionMessage = aboutConnection && text !== '';
-}
-
-function renderState(state: ConnectionState, change?: StateChange): void {
-  ui.state.dataset.state = state;
-  let text = STATE_TEXT[state];
-  if (state === 'reconnecting' && change?.retryInMs !== undefined) {
-    text = `Reconnecting… (attempt ${change.attempt ?? 1}, next try in ${Math.ceil(change.retryInMs / 1000)} s)`;
-  }
-  ui.stateText.textContent = text;
-  if (state === 'open' && connectionMessage) showMessage('');
 }
 
 function setDeadline(remainingSeconds: number): void {
@@ -213,12 +184,10 @@ function renderOutbox(count: number): void {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof AssessmentClientError) {
-    if (error.code === 'timeout')
-      return 'The server did not answer in time. Your answer is kept and will be sent.';
-    return `${error.message} (${error.code})`;
+  if (error instanceof AssessmentClientError && error.code === 'timeout') {
+    return 'The server did not answer in time. Your answer is kept and will be sent.';
   }
-  return error instanceof Error ? error.message : String(error);
+  return describeError(error);
 }
 
 // ------------------------------------------------------------------ actions
@@ -339,10 +308,6 @@ function signIn(userId: string): void {
   });
   renderOutbox(c.pendingAnswers.length);
   c.connect().then(() => showMessage(''), showError);
-}
-
-function showError(error: unknown): void {
-  showMessage(describe(error));
 }
 
 // ------------------------------------------------------------------ wiring

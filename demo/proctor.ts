@@ -1,37 +1,26 @@
 /**
  * Proctor page: a live roster of one test (who is online, who has been offline and for how long,
- * progress, time left, reconnects), from `proctor_subscribe` on a general connection.
+ * progress, time left, reconnects), from `proctor_subscribe` on a general connection of the client
+ * SDK (which reconnects, re-authenticates and keeps the connection alive).
  *
  * Query parameters: `ws` (WebSocket URL; default ws(s)://<this host>/<stage>), `stage` (default
  * `local`), `test` (default `demo`). The token can be given in the fragment (`#token=<jwt>`), which
  * browsers never send to a server, or pasted into the form.
  */
-import type { ProctorEventData, ProctorSnapshotData, ProctorStudent, ServerFrame } from '../protocol';
+import { AssessmentClient } from '../client/index';
+import type { ProctorEventData, ProctorSnapshotData, ProctorStudent } from '../protocol';
+import { connectionBadge, el, MessageLine, pageSettings } from './page';
 
-const params = new URLSearchParams(location.search);
 const fragment = new URLSearchParams(location.hash.slice(1));
-const stage = params.get('stage') ?? 'local';
-const wsUrl =
-  params.get('ws') ?? `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/${stage}`;
-/** API Gateway closes a connection after 10 idle minutes. */
-const HEARTBEAT_MS = 60_000;
+const settings = pageSettings();
 /** A fresh snapshot now and then corrects anything a lost event left behind. */
 const RESNAPSHOT_MS = 60_000;
 const MAX_EVENTS_SHOWN = 50;
 
-function el<T extends HTMLElement = HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (found === null) throw new Error(`missing #${id}`);
-  return found as T;
-}
-
 const ui = {
-  state: el('connection-state'),
-  stateText: el('connection-state-text'),
   form: el<HTMLFormElement>('subscribe-form'),
   token: el<HTMLInputElement>('token'),
   testId: el<HTMLInputElement>('test-id'),
-  message: el('message'),
   roster: el('roster-view'),
   title: el('roster-title'),
   summary: el('roster-summary'),
@@ -39,40 +28,33 @@ const ui = {
   events: el('events'),
 };
 
-type State = 'closed' | 'connecting' | 'authenticating' | 'open' | 'reconnecting';
-const STATE_TEXT: Record<State, string> = {
-  closed: 'Not connected',
-  connecting: 'Connecting…',
-  authenticating: 'Signing in…',
-  open: 'Watching',
-  reconnecting: 'Reconnecting…',
-};
+const message = new MessageLine();
+const renderState = connectionBadge(
+  {
+    closed: 'Not connected',
+    connecting: 'Connecting…',
+    authenticating: 'Signing in…',
+    open: 'Watching',
+    reconnecting: 'Reconnecting…',
+    // A proctor's general connection has its own key: another tab of the same proctor replaces it.
+    replaced: 'Opened elsewhere',
+  },
+  message,
+);
+const showMessage = (text: string) => message.show(text);
 
 interface Watch {
-  token: string;
+  client: AssessmentClient;
   testId: string;
 }
 
 let watch: Watch | undefined;
-let socket: WebSocket | undefined;
-let retryTimer: ReturnType<typeof setTimeout> | undefined;
-let retryDelayMs = 500;
 /** Server time minus local time, from the last snapshot: offline durations use the server's clock. */
 let clockOffsetMs = 0;
 let durationSeconds = 0;
 const students = new Map<string, ProctorStudent>();
 
 // ------------------------------------------------------------------ rendering
-
-function renderState(state: State): void {
-  ui.state.dataset.state = state;
-  ui.stateText.textContent = STATE_TEXT[state];
-}
-
-function showMessage(text: string): void {
-  ui.message.textContent = text;
-  ui.message.hidden = text === '';
-}
 
 const serverNow = () => Date.now() + clockOffsetMs;
 
@@ -184,37 +166,17 @@ function logEvent(event: ProctorEventData): void {
 
 // ------------------------------------------------------------------ connection
 
-function send(frame: object): void {
-  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
-}
-
+/** Asks for the roster; the snapshot replaces what the page shows. */
 function subscribe(): void {
-  if (watch) send({ action: 'message', type: 'proctor_subscribe', data: { test_id: watch.testId } });
-}
-
-function onFrame(frame: ServerFrame): void {
-  switch (frame.type) {
-    case 'auth_success':
-      renderState('open');
-      retryDelayMs = 500;
-      subscribe();
-      return;
-    case 'auth_error':
-      showMessage(`Sign-in failed: ${frame.error.message} (${frame.error.code})`);
-      stop();
-      return;
-    case 'error':
-      showMessage(`${frame.error.message} (${frame.error.code})`);
-      return;
-    case 'proctor_snapshot':
-      applySnapshot(frame.data);
-      return;
-    case 'proctor_event':
-      applyEvent(frame.data);
-      return;
-    default:
-      return; // pong and anything newer: nothing to show
-  }
+  const current = watch;
+  current?.client.proctorSubscribe(current.testId).then(
+    (snapshot) => {
+      if (watch === current) applySnapshot(snapshot);
+    },
+    (error: unknown) => {
+      if (watch === current) message.error(error);
+    },
+  );
 }
 
 function applySnapshot(snapshot: ProctorSnapshotData): void {
@@ -236,37 +198,24 @@ function applyEvent(event: ProctorEventData): void {
   renderRoster();
 }
 
-function connect(): void {
-  if (!watch) return;
-  clearTimeout(retryTimer);
-  renderState(socket ? 'reconnecting' : 'connecting');
-  const ws = new WebSocket(wsUrl);
-  socket = ws;
-  ws.addEventListener('open', () => {
-    renderState('authenticating');
-    ws.send(JSON.stringify({ action: 'auth', token: watch?.token }));
+function start(token: string, testId: string): void {
+  stop();
+  // A general connection (no test id); nothing to keep across reloads, so no storage.
+  const client = new AssessmentClient({ url: settings.wsUrl, getToken: async () => token, storage: null });
+  watch = { client, testId };
+  client.on('state', renderState);
+  // Every (re)authentication starts a new connection, which holds no subscription yet.
+  client.on('auth_success', subscribe);
+  client.on('proctor_event', applyEvent);
+  client.on('auth_error', (error) => {
+    if (!error.willRetry) showMessage(`Sign-in failed: ${error.message} (${error.code})`);
   });
-  ws.addEventListener('message', (event) => {
-    try {
-      onFrame(JSON.parse(String(event.data)) as ServerFrame);
-    } catch (error) {
-      showMessage(`unreadable frame: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  });
-  ws.addEventListener('close', () => {
-    if (socket !== ws || !watch) return;
-    renderState('reconnecting');
-    retryTimer = setTimeout(connect, retryDelayMs);
-    retryDelayMs = Math.min(retryDelayMs * 2, 10_000);
-  });
+  client.connect().catch(() => {});
 }
 
 function stop(): void {
+  watch?.client.close();
   watch = undefined;
-  clearTimeout(retryTimer);
-  const ws = socket;
-  socket = undefined;
-  ws?.close();
   renderState('closed');
 }
 
@@ -280,23 +229,21 @@ ui.form.addEventListener('submit', (event) => {
     showMessage('Enter a proctor token and a test id.');
     return;
   }
-  stop();
   students.clear();
   ui.events.replaceChildren();
-  watch = { token, testId };
-  socket = undefined;
-  connect();
+  start(token, testId);
 });
 
-setInterval(() => send({ action: 'message', type: 'heartbeat' }), HEARTBEAT_MS);
-setInterval(subscribe, RESNAPSHOT_MS);
+setInterval(() => {
+  if (watch?.client.state === 'open') subscribe();
+}, RESNAPSHOT_MS);
 // Durations tick between events.
 setInterval(() => {
   if (students.size > 0) renderRoster();
 }, 1000);
 
 renderState('closed');
-ui.testId.value = params.get('test') ?? 'demo';
+ui.testId.value = settings.testId;
 const initialToken = fragment.get('token');
 if (initialToken) {
   ui.token.value = initialToken;

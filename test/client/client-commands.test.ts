@@ -55,6 +55,40 @@ describe('commands: frames and request matching', () => {
     h.client.close();
   });
 
+  it('proctor extension: subscribe and unsubscribe carry the test id, live events arrive as events', async () => {
+    const h = createHarness();
+    void h.client.connect();
+    const ws = await h.acceptNext();
+    const events: string[] = [];
+    h.client.on('proctor_event', (data) => events.push(`${data.event}:${data.student.user_id}`));
+    const snapshot = h.client.proctorSubscribe('exam-1');
+    expect(ws.messages()).toEqual([
+      { action: 'message', type: 'proctor_subscribe', request_id: 'req-1', data: { test_id: 'exam-1' } },
+    ]);
+    ws.receive({ type: 'proctor_snapshot', request_id: 'req-1', data: { test_id: 'exam-1', students: [] } });
+    await expect(snapshot).resolves.toEqual({ test_id: 'exam-1', students: [] });
+    ws.receive({
+      type: 'proctor_event',
+      data: { test_id: 'exam-1', event: 'dropped', student: { user_id: 'ana' } },
+    });
+    expect(events).toEqual(['dropped:ana']);
+
+    const refused = h.client.proctorSubscribe('exam-2');
+    ws.receive({ type: 'error', request_id: 'req-2', error: { code: 'forbidden', message: 'not yours' } });
+    await expect(refused).rejects.toMatchObject({ code: 'forbidden', requestId: 'req-2' });
+
+    const gone = h.client.proctorUnsubscribe('exam-1');
+    expect(ws.messages().at(-1)).toEqual({
+      action: 'message',
+      type: 'proctor_unsubscribe',
+      request_id: 'req-3',
+      data: { test_id: 'exam-1' },
+    });
+    ws.receive({ type: 'proctor_unsubscribed', request_id: 'req-3', data: { test_id: 'exam-1' } });
+    await expect(gone).resolves.toEqual({ test_id: 'exam-1' });
+    h.client.close();
+  });
+
   it('rejects with the server error code when an error carries the request_id, and emits it', async () => {
     const h = createHarness();
     void h.client.connect();
