@@ -13,7 +13,7 @@ import { DynamoConnectionRegistry } from './adapters/dynamodb/connection-registr
 import { DynamoProctorSubscriptions } from './adapters/dynamodb/proctor-subscriptions';
 import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter';
 import { DynamoTestCatalog } from './adapters/dynamodb/test-catalog';
-import { JoseTokenVerifier, type KeySource } from './adapters/jwt/jose-verifier';
+import { JoseTokenVerifier, type KeySource, TokenKeyError } from './adapters/jwt/jose-verifier';
 import { PowertoolsTelemetry } from './adapters/powertools-telemetry';
 import { type AppConfig, loadConfig } from './config';
 import { type Core, createCore } from './core';
@@ -43,8 +43,12 @@ function keySource(config: AppConfig): KeySource {
   return {
     kind: 'hs256',
     secret: async () => {
-      const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: jwt.secretArn }));
-      if (!SecretString) throw new Error('the JWT secret has no string value');
+      const { SecretString } = await secrets
+        .send(new GetSecretValueCommand({ SecretId: jwt.secretArn }))
+        .catch((error: unknown) => {
+          throw new TokenKeyError(`could not read the JWT secret ${jwt.secretArn}`, { cause: error });
+        });
+      if (!SecretString) throw new TokenKeyError('the JWT secret has no string value');
       return SecretString;
     },
   };

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import { JoseTokenVerifier } from '../../lambdas/adapters/jwt/jose-verifier';
+import { JoseTokenVerifier, TokenKeyError } from '../../lambdas/adapters/jwt/jose-verifier';
 
 const SECRET = 'a-shared-secret-for-tests';
 const key = new TextEncoder().encode(SECRET);
@@ -80,6 +80,19 @@ describe('HS256 tokens', () => {
       aud: 'other',
     });
     await expect(verifier.verify(wrongAud)).resolves.toMatchObject({ ok: false, code: 'invalid_token' });
+  });
+
+  it('a secret from the store that is too short is a server fault (TokenKeyError), not a bad token', async () => {
+    const verifier = new JoseTokenVerifier({
+      key: { kind: 'hs256', secret: async () => 'short' },
+      userIdClaim: 'sub',
+    });
+    const error = await verifier.verify(await sign({ sub: 'u', exp: now() + 60 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenKeyError);
+    expect(error).toMatchObject({
+      name: 'TokenKeyError',
+      message: 'the HS256 secret must be at least 16 characters, got 5',
+    });
   });
 
   it('reads the user id from a configured claim', async () => {

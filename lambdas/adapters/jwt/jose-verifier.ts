@@ -10,6 +10,14 @@ import { type ProctorClaims, proctorTestsOf } from '../../core/proctor';
 
 export type KeySource = { kind: 'hs256'; secret: () => Promise<string> } | { kind: 'jwks'; jwksUrl: string };
 
+/** The key to verify tokens with cannot be had (a secret unreadable or too short): a server fault, never the token's. */
+export class TokenKeyError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TokenKeyError';
+  }
+}
+
 export interface JoseVerifierOptions {
   key: KeySource;
   issuer?: string;
@@ -35,7 +43,7 @@ export class JoseTokenVerifier implements TokenVerifier {
         cached ??= key.secret().then((secret) => {
           // The secret from Secrets Manager is only known here; JWT_SECRET was checked at cold start.
           const problem = JWT_RULES.hs256Secret(secret);
-          if (problem) throw new Error(`the HS256 secret ${problem}`);
+          if (problem) throw new TokenKeyError(`the HS256 secret ${problem}`);
           return new TextEncoder().encode(secret);
         });
         // A failed fetch (e.g. Secrets Manager throttling) is retried on the next call.
