@@ -13,6 +13,8 @@ import type {
   AuthSuccessData,
   ClientEvents,
   CompletedSummary,
+  ProctorEventData,
+  ProctorSnapshotData,
   QuestionView,
   ServerFrame,
   WebSocketConstructor,
@@ -47,7 +49,15 @@ export type Payloads = [
   Expect<Equal<Awaited<ReturnType<AssessmentClient['getStatus']>>, AssessmentStatusData>>,
   Expect<Equal<Awaited<ReturnType<AssessmentClient['startAssessment']>>, AssessmentSnapshot>>,
   Expect<Equal<Awaited<ReturnType<AssessmentClient['submitAnswer']>>, AnswerFeedbackData>>,
+  Expect<Equal<Awaited<ReturnType<AssessmentClient['proctorSubscribe']>>, ProctorSnapshotData>>,
+  Expect<Equal<ClientEvents['proctor_event'][0], ProctorEventData>>,
 ];
+
+export function proctor(client: AssessmentClient): void {
+  void client.proctorSubscribe('exam-1');
+  // @ts-expect-error a subscription names its test
+  void client.proctorSubscribe();
+}
 
 export function listeners(client: AssessmentClient): void {
   client.on('question', (question) => question.options.map((option) => option.toUpperCase()));
