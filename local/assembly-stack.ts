@@ -27,7 +27,6 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { readAssembly } from './assembly/manifest';
 import {
   type AppDescription,
@@ -45,7 +44,7 @@ import { createFunctionRuntime, type LocalFunctionRuntime } from './runtime';
 import type { InvokeResult } from './runtime/contract';
 import { parseSchedule } from './schedule-expression';
 import { type ScheduledJob, type Scheduler, startScheduler } from './scheduler';
-import { type AwsServices, startAwsServices } from './services';
+import { type AwsServicesInWorker, startAwsServicesWorker } from './services/worker';
 
 export interface AssemblyStackOptions {
   /** A cloud assembly folder (with manifest.json). */
@@ -108,7 +107,7 @@ export interface RunningAssembly {
   readonly apis: readonly ServedApi[];
   readonly dynamodbEndpoint: string;
   readonly servicesEndpoint: string;
-  readonly services: AwsServices;
+  readonly services: AwsServicesInWorker;
   readonly runtime: LocalFunctionRuntime;
   readonly scheduler: Scheduler;
   /** A DynamoDB client on dynalite itself (no IAM): for loading data. */
@@ -223,30 +222,13 @@ async function start(
   });
   await Promise.all(functions.map(materializeCode));
 
-  // 1. DynamoDB (dynalite) and its tables.
+  // 1. DynamoDB (dynalite) and the AWS services endpoint, which knows every function's policy, in a
+  // worker thread: the request path of every SDK call runs on the second core.
   if (options.dataDir) cleanups.push(await lockDataDir(options.dataDir));
-  const dynamo = dynalite({
-    ...(options.dataDir ? { path: path.join(options.dataDir, 'dynamodb') } : {}),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  const dynamoPort = await listen(dynamo, 0, '127.0.0.1');
-  cleanups.push(() => closeServer(dynamo));
-  const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
-  const adminDynamoDb = new DynamoDBClient({
-    endpoint: dynamodbEndpoint,
-    region,
-    credentials: { accessKeyId: 'local-admin', secretAccessKey: 'local-admin' },
-  });
-  cleanups.push(async () => adminDynamoDb.destroy());
-  for (const table of app.tables) await ensureTable(adminDynamoDb, table);
-
-  // 2. The AWS services endpoint, which knows every function's policy.
-  const services = await startAwsServices({
+  const services = await startAwsServicesWorker({
     region,
     accountId,
-    dynamodbEndpoint,
+    ...(options.dataDir ? { dynalitePath: path.join(options.dataDir, 'dynamodb') } : {}),
     functions,
     secrets: app.secrets.map((secret) => ({
       name: secret.name,
@@ -258,8 +240,18 @@ async function start(
       value: p.value,
       type: p.type === 'StringList' || p.type === 'SecureString' ? p.type : 'String',
     })),
+    onFailure: (message) => log(`[services] ${message}`),
   });
   cleanups.push(() => services.stop());
+  const dynamodbEndpoint = services.dynamodbEndpoint;
+  const adminDynamoDb = new DynamoDBClient({
+    endpoint: dynamodbEndpoint,
+    region,
+    credentials: { accessKeyId: 'local-admin', secretAccessKey: 'local-admin' },
+  });
+  cleanups.push(async () => adminDynamoDb.destroy());
+  // 2. The tables.
+  for (const table of app.tables) await ensureTable(adminDynamoDb, table);
 
   // 3. One HTTP server per API (its port is needed for the runtime's outbound routes).
   const served: {

@@ -19,6 +19,13 @@ export interface ServiceCaller extends Pick<FunctionDefinition, 'id' | 'function
    * @default `${functionName}-role`
    */
   readonly roleName?: string;
+  /**
+   * The access key pair the function signs with, when it was already handed out (the services
+   * running in a worker thread get the keys the composition gave the functions).
+   *
+   * @default a new random key pair
+   */
+  readonly identity?: FunctionIdentity;
 }
 
 export interface RegisteredCaller {
@@ -68,7 +75,7 @@ export class CallerRegistry {
       this.byKey.set(updated.identity.accessKeyId, updated);
       return updated.identity;
     }
-    const identity: FunctionIdentity = {
+    const identity: FunctionIdentity = caller.identity ?? {
       accessKeyId: newAccessKeyId(),
       secretAccessKey: randomBytes(30).toString('base64'),
     };

@@ -385,28 +385,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     putSecret: (secret) => secrets.put(secret),
     secretArn: (secretId) => secrets.find(secretId)?.arn,
     putParameter: (parameter) => parameters.put(parameter),
-    authorizeManagementRequest: (request, target) => {
-      const accessKey = accessKeyOf(request.headers);
-      if (accessKey === null) {
-        return managementRefusal('ForbiddenException', { message: 'Missing Authentication Token' });
-      }
-      const caller = callers.byAccessKey(accessKey);
-      if (!caller) {
-        counters.unrecognized++;
-        return managementRefusal('UnrecognizedClientException', {
-          message: 'The security token included in the request is invalid.',
-        });
-      }
-      const method = (request.method ?? 'GET').toUpperCase() as ConnectionsMethod;
-      const resource = connectionsArn(scope, target.apiId, target.stage, method, target.connectionId);
-      const action = 'execute-api:ManageConnections';
-      const decision = judge(caller, action, resource);
-      if (decision === 'allow') return { allowed: true, functionId: caller.functionId };
-      counters.denied++;
-      return managementRefusal('AccessDeniedException', {
-        Message: accessDeniedMessage(caller.principalArn, action, resource, decision, { withReason: false }),
-      });
-    },
+    authorizeManagementRequest: managementAuthorizer(scope, callers, judge, counters),
     setFaults,
     stats: () => ({ ...counters }),
     stop: () =>
@@ -422,6 +401,40 @@ function dynamoDbBackend(options: AwsServicesOptions): DynamoDbBackend {
   if (options.dynalite) return new InProcessDynalite(options.dynalite);
   if (options.dynamodbEndpoint) return new DynaliteForwarder(options.dynamodbEndpoint);
   throw new Error('startAwsServices needs dynamodbEndpoint or dynalite');
+}
+
+/**
+ * Checks `@connections` requests against the signing function's policy. Shared with the services
+ * worker's front (worker.ts), which answers these in the gateway's thread from its own registry.
+ */
+export function managementAuthorizer(
+  scope: AccountScope,
+  callers: CallerRegistry,
+  judge: (caller: RegisteredCaller, action: string, resource: string) => Decision,
+  counters: { unrecognized: number; denied: number },
+): AwsServices['authorizeManagementRequest'] {
+  return (request, target) => {
+    const accessKey = accessKeyOf(request.headers);
+    if (accessKey === null) {
+      return managementRefusal('ForbiddenException', { message: 'Missing Authentication Token' });
+    }
+    const caller = callers.byAccessKey(accessKey);
+    if (!caller) {
+      counters.unrecognized++;
+      return managementRefusal('UnrecognizedClientException', {
+        message: 'The security token included in the request is invalid.',
+      });
+    }
+    const method = (request.method ?? 'GET').toUpperCase() as ConnectionsMethod;
+    const resource = connectionsArn(scope, target.apiId, target.stage, method, target.connectionId);
+    const action = 'execute-api:ManageConnections';
+    const decision = judge(caller, action, resource);
+    if (decision === 'allow') return { allowed: true, functionId: caller.functionId };
+    counters.denied++;
+    return managementRefusal('AccessDeniedException', {
+      Message: accessDeniedMessage(caller.principalArn, action, resource, decision, { withReason: false }),
+    });
+  };
 }
 
 function managementRefusal(errorType: string, body: Record<string, string>): ManagementAuthorization {
