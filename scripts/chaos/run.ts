@@ -19,11 +19,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { seededRandom } from '../../bench/support/stats';
 import { AssessmentClient, type AssessmentClientError, type WebSocketConstructor } from '../../client/index';
+import { DynamoAssessmentStore } from '../../lambdas/adapters/dynamodb/assessment-store';
+import { answersOf } from '../../lambdas/core/answers';
 import type { ChaosStackConfig } from './stack-child';
 
 const { values: flags } = parseArgs({
@@ -329,26 +331,27 @@ async function main(): Promise<void> {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     }),
   );
-  const table = ready.tableNames.assessments as string;
+  const store = new DynamoAssessmentStore(doc, ready.tableNames.assessments as string);
+  const definition = { test_id: TEST_ID, title: 'Chaos', duration_seconds: 3 * 3600, questions };
   let lost = 0;
   let duplicated = 0;
   let differing = 0;
   let unfinished = 0;
   const problems: string[] = [];
   for (const result of results) {
-    const { Item } = await doc.send(
-      new GetCommand({ TableName: table, Key: { pk: `${result.userId}_${TEST_ID}` }, ConsistentRead: true }),
-    );
-    const answers = (Item?.answers ?? {}) as Record<string, string>;
+    const Item = await store.get(result.userId, TEST_ID);
+    // Answers are stored as option positions; the test definition turns them back into text.
+    const answers = new Map((Item ? answersOf(Item, definition) : []).map((a) => [a.questionId, a.option]));
     for (const [questionId, option] of result.acked) {
-      if (answers[`=${questionId}`] !== option) {
+      if (answers.get(questionId) !== option) {
         lost++;
         problems.push(
-          `${result.userId}: ${questionId} acknowledged as ${option}, stored ${answers[`=${questionId}`]}`,
+          `${result.userId}: ${questionId} acknowledged as ${option}, stored ${answers.get(questionId)}`,
         );
       }
     }
-    const storedCount = Object.keys(answers).length;
+    // Every stored entry, whether or not the definition explains it.
+    const storedCount = Item ? Item.choices.length + Object.keys(Item.legacy?.options ?? {}).length : 0;
     if (Item && Item.answeredCount !== storedCount) {
       duplicated++;
       problems.push(`${result.userId}: answeredCount ${Item.answeredCount} but ${storedCount} answers`);
@@ -358,13 +361,13 @@ async function main(): Promise<void> {
       problems.push(`${result.userId}: did not finish: ${result.failure}`);
     } else if (
       Item?.status !== 'completed' ||
-      Item.score !== result.completed.score ||
+      Item.completion?.score !== result.completed.score ||
       Item.answeredCount !== result.completed.answered ||
       storedCount !== QUESTIONS
     ) {
       differing++;
       problems.push(
-        `${result.userId}: client saw ${JSON.stringify(result.completed)}, stored ${Item?.status} score ${Item?.score} answered ${Item?.answeredCount}`,
+        `${result.userId}: client saw ${JSON.stringify(result.completed)}, stored ${Item?.status} score ${Item?.completion?.score} answered ${Item?.answeredCount}`,
       );
     }
   }
