@@ -8,7 +8,7 @@
  * Afterwards it reads DynamoDB and compares with what every client was told. Exit code 1 on any
  * lost or duplicated answer, any student who could not finish, or any final state that differs.
  *
- * Flags: --students N (1000) --concurrency C (250 students taking the test at once) --drops K (3) --questions Q (10) --second-tab-share S (0.1)
+ * Flags: --students N (1000) --concurrency C (100 students taking the test at once) --drops K (3) --questions Q (10) --second-tab-share S (0.1)
  *   --dynamodb-throttle-rate R (0.02) --dynamodb-error-rate R (0.01) --connections-fault-rate R (0.02)
  *   --kill-every-ms MS (10000; 0 = no instance kills) --restarts N (1) --port P (3901) --seed N
  *   --fuzz N (also run N fuzzed frames through the core; 0 = none) --json (one JSON line of figures)
@@ -31,7 +31,7 @@ import type { ChaosStackConfig } from './stack-child';
 const { values: flags } = parseArgs({
   options: {
     students: { type: 'string', default: '1000' },
-    concurrency: { type: 'string', default: '250' },
+    concurrency: { type: 'string', default: '100' },
     drops: { type: 'string', default: '3' },
     questions: { type: 'string', default: '10' },
     'second-tab-share': { type: 'string', default: '0.1' },
