@@ -8,7 +8,8 @@
  *   whether every acknowledged answer is in it.
  * Whatever `npm start` runs is what is measured (the stack runs in a child process).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -91,22 +92,104 @@ async function student(wsUrl: string, userId: string, start: boolean): Promise<C
   return client;
 }
 
+/** Where a thread's CPU time is counted. */
+type CpuPart = 'gateway_thread' | 'services_thread' | 'stack_other_threads' | 'function_instances';
+
+let clockTicksPerSecond: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicksPerSecond === undefined) {
+    try {
+      clockTicksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicksPerSecond = 100;
+    }
+  }
+  return clockTicksPerSecond;
+}
+
+/**
+ * CPU milliseconds (user + system) used so far by the stack process's threads and by every process
+ * below it (the function instances), per part; empty where /proc is not there (not Linux). CPU time,
+ * unlike throughput, hardly depends on what else the machine runs.
+ */
+function cpuMsByPart(pid: number | undefined): Partial<Record<CpuPart, number>> {
+  const parts: Partial<Record<CpuPart, number>> = {};
+  if (pid === undefined) return parts;
+  const msPerTick = 1000 / ticksPerSecond();
+  const visit = (processId: number, isStack: boolean) => {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${processId}/task`);
+    } catch {
+      return;
+    }
+    for (const task of tasks) {
+      try {
+        const stat = readFileSync(`/proc/${processId}/task/${task}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const ms = (Number(fields[11]) + Number(fields[12])) * msPerTick;
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const part: CpuPart = !isStack
+          ? 'function_instances'
+          : task === String(processId)
+            ? 'gateway_thread'
+            : name === 'aws-services'
+              ? 'services_thread'
+              : 'stack_other_threads';
+        parts[part] = (parts[part] ?? 0) + ms;
+        const children = readFileSync(`/proc/${processId}/task/${task}/children`, 'utf8').trim();
+        for (const child of children ? children.split(' ') : []) visit(Number(child), false);
+      } catch {
+        // The thread or process ended between the listing and the read.
+      }
+    }
+  };
+  visit(pid, true);
+  return parts;
+}
+
+/** CPU ms per message by part between two readings, and their total. */
+function cpuPerMessage(
+  before: Partial<Record<CpuPart, number>>,
+  after: Partial<Record<CpuPart, number>>,
+  messages: number,
+): Record<string, number> | undefined {
+  if (messages === 0 || Object.keys(after).length === 0) return undefined;
+  const perMessage: Record<string, number> = {};
+  let total = 0;
+  for (const [part, ms] of Object.entries(after)) {
+    const used = ms - (before[part as CpuPart] ?? 0);
+    perMessage[part] = round(used / messages, 2);
+    total += used;
+  }
+  perMessage.total = round(total / messages, 2);
+  return perMessage;
+}
+
 /** Closed-loop load: every client sends its next frame when the reply to its last one is in. */
 async function closedLoop(
   clients: Client[],
   frameFor: (client: number, n: number) => Record<string, unknown>,
   seconds: number,
-): Promise<{ perSecond: number; replies: Record<string, number> }> {
+  stackPid?: number,
+): Promise<{ perSecond: number; replies: Record<string, number>; cpuMsPerMessage?: Record<string, number> }> {
   const warmupMs = 1000;
   const started = Date.now();
   const stopAt = started + warmupMs + seconds * 1000;
   const replies: Record<string, number> = {};
   let counted = 0;
+  // CPU is read over the counted window: from the end of the warm-up to the last reply.
+  let cpuBefore: Partial<Record<CpuPart, number>> | undefined;
+  let sentAfterWarmup = 0;
+  const warmupTimer = setTimeout(() => {
+    cpuBefore = cpuMsByPart(stackPid);
+  }, warmupMs);
   await Promise.all(
     clients.map(async (client, c) => {
       for (let n = 0; Date.now() < stopAt; n++) {
         const reply = await client.request(frameFor(c, n), `r${n}`);
         client.clear();
+        if (cpuBefore) sentAfterWarmup++;
         if (Date.now() - started >= warmupMs) {
           counted++;
           const kind = reply.type === 'error' ? `error:${reply.error?.code}` : (reply.type ?? '?');
@@ -115,7 +198,11 @@ async function closedLoop(
       }
     }),
   );
-  return { perSecond: counted / seconds, replies };
+  clearTimeout(warmupTimer);
+  const cpuMsPerMessage = cpuBefore
+    ? cpuPerMessage(cpuBefore, cpuMsByPart(stackPid), sentAfterWarmup)
+    : undefined;
+  return { perSecond: counted / seconds, replies, ...(cpuMsPerMessage ? { cpuMsPerMessage } : {}) };
 }
 
 /** A bare ws echo server in its own process: the ceiling for this client and machine. */
@@ -144,7 +231,7 @@ function describeStack(stack: { output(): string }): string {
 }
 
 async function withStack<T extends object>(
-  work: (wsUrl: string) => Promise<T>,
+  work: (wsUrl: string, stackPid: number | undefined) => Promise<T>,
 ): Promise<T & { local_stack: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-tests-'));
   await writeFile(path.join(dir, `${TEST_ID}.json`), JSON.stringify(longOptionTest(TEST_ID, 200, 4 * 3600)));
@@ -155,7 +242,7 @@ async function withStack<T extends object>(
     env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
   });
   try {
-    return { ...(await work(stack.wsUrl)), local_stack: describeStack(stack) };
+    return { ...(await work(stack.wsUrl, stack.pid)), local_stack: describeStack(stack) };
   } finally {
     await stack.stop();
     await rm(dir, { recursive: true, force: true });
@@ -173,10 +260,15 @@ export async function measureThroughput(connections = 100, seconds = 5) {
   } finally {
     echo.child.kill();
   }
-  return withStack(async (wsUrl) => {
+  return withStack(async (wsUrl, stackPid) => {
     const clients: Client[] = [];
     for (let i = 0; i < connections; i++) clients.push(await student(wsUrl, `load-${i}`, true));
-    const heartbeat = await closedLoop(clients, () => ({ action: 'message', type: 'heartbeat' }), seconds);
+    const heartbeat = await closedLoop(
+      clients,
+      () => ({ action: 'message', type: 'heartbeat' }),
+      seconds,
+      stackPid,
+    );
     const option = (q: number) => `a${q}:`.padEnd(500, 'x');
     const answers = await closedLoop(
       clients,
@@ -186,6 +278,7 @@ export async function measureThroughput(connections = 100, seconds = 5) {
         data: { question_id: `q${n + 1}`, selected_option: option(n) },
       }),
       seconds,
+      stackPid,
     );
     for (const client of clients) client.ws.close();
     return {
@@ -201,6 +294,14 @@ export async function measureThroughput(connections = 100, seconds = 5) {
           'closed loop: each connection sends its next frame when the reply to the last arrives; replies of every kind count (rate_limited ones too, listed)',
         heartbeat_replies: heartbeat.replies,
         answer_replies: answers.replies,
+        ...(heartbeat.cpuMsPerMessage
+          ? {
+              cpu_ms_per_heartbeat: heartbeat.cpuMsPerMessage,
+              cpu_ms_per_answer: answers.cpuMsPerMessage,
+              cpu_method:
+                'user + system CPU of the stack process (its main thread: gateway, IPC, @connections; the aws-services worker thread: services endpoint, IAM, dynalite; its other threads: GC, libuv) and of the function instances below it, over the counted window, per message sent',
+            }
+          : {}),
       },
     };
   });

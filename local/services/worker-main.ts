@@ -5,12 +5,18 @@
  * dynalite gets each authorized call handed to its request handler (no second HTTP hop); it also
  * listens on a port of its own for the composition's admin client (tables, test definitions).
  */
+import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import dynalite from 'dynalite';
 import { type AwsServices, type ServiceStats, startAwsServices } from './index';
 import type { FromWorker, ToWorker, WorkerStartData } from './worker-protocol';
+
+// Named, so that `top -H` and the throughput benchmark tell this thread from the gateway's (Linux only).
+try {
+  writeFileSync('/proc/thread-self/comm', 'aws-services');
+} catch {}
 
 const port = parentPort;
 if (!port) throw new Error('worker-main.ts runs only as a worker thread (see worker.ts)');

@@ -75,6 +75,8 @@ export interface LocalStackProcess {
     managementEndpoint: string;
     routes: string[];
   }[];
+  /** The stack's process id (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   /** A token from the stack's dev endpoint (HS256, `sub` = userId). */
   token(userId: string, ttlSeconds?: number): Promise<string>;
   /** Everything the child printed so far (stdout and stderr), for failure messages. */
@@ -200,6 +202,7 @@ export async function startLocalStackProcess(
   let stopping: Promise<void> | undefined;
   return {
     ...ready,
+    pid: child.pid,
     async token(userId, ttlSeconds) {
       const query = new URLSearchParams({ user_id: userId });
       if (ttlSeconds !== undefined) query.set('ttl_seconds', String(ttlSeconds));
