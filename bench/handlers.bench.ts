@@ -27,7 +27,7 @@ async function measure(label: string, run: (i: number) => Promise<unknown>) {
 }
 
 async function main() {
-  const backend = await Backend.start({ tests: undefined });
+  const backend = await Backend.start();
   const { doc, tables } = backend.dynamo;
   try {
     const conn = await backend.connect('?test_id=quiz-1');

@@ -15,7 +15,7 @@ export function buildApp(app: App): AssessmentStack {
     config,
     description: 'Serverless WebSocket backend for timed online assessments',
     // Environment-agnostic unless the CLI resolved an account or region (credentials, profile, defaults).
-    ...(account || region ? { env: { account, region } } : {}),
+    ...(account || region ? { env: { ...(account ? { account } : {}), ...(region ? { region } : {}) } } : {}),
   });
   applyNagChecks(app);
   return stack;

@@ -291,10 +291,12 @@ export class AssessmentWebSocketBackend extends Construct {
     if (jwt.kind === 'hs256') {
       const secret =
         jwt.secret ??
-        new secretsmanager.Secret(this, 'JwtSecret', {
+        // The cast: under exactOptionalPropertyTypes aws-cdk-lib's Secret does not satisfy its own
+        // ISecret (secretFullArn is `string | undefined` on the class, optional on the interface).
+        (new secretsmanager.Secret(this, 'JwtSecret', {
           description: 'HS256 shared secret for verifying assessment WebSocket tokens',
           generateSecretString: { passwordLength: 64, excludePunctuation: true },
-        });
+        }) as secretsmanager.ISecret);
       this.jwtSecret = secret;
       method = { kind: 'hs256', secretArn: secret.secretArn };
       if (!jwt.secret) {

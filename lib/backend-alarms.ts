@@ -41,7 +41,8 @@ export interface BackendAlarmsProps {
   readonly webSocketApi: WebSocketApi;
   readonly stage: WebSocketStage;
   /** Tables by name. */
-  readonly tables: Readonly<Record<string, dynamodb.ITable>>;
+  // Table, not ITable: under exactOptionalPropertyTypes aws-cdk-lib's Table does not satisfy ITable.
+  readonly tables: Readonly<Record<string, dynamodb.Table>>;
   /** Receives alarm and OK notifications; without it the alarms have no actions. */
   readonly topic?: sns.ITopic;
   /** ClientError count per 5 minutes above which the stage alarm fires. */
@@ -205,7 +206,7 @@ export function recoveryFailureRate(deployment: string): cloudwatch.MathExpressi
  * The sum of a per-operation table metric over the operations the functions use. FILL makes each
  * series dense, so an operation without data points does not blank out the sum.
  */
-function sumOverOperations(table: dynamodb.ITable, metricName: string): cloudwatch.MathExpression {
+function sumOverOperations(table: dynamodb.Table, metricName: string): cloudwatch.MathExpression {
   const usingMetrics: Record<string, cloudwatch.IMetric> = {};
   for (const operation of ALARMED_TABLE_OPERATIONS) {
     usingMetrics[operation.toLowerCase()] = table.metric(metricName, {

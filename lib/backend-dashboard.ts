@@ -27,7 +27,8 @@ export interface BackendDashboardProps {
   readonly webSocketApi: WebSocketApi;
   readonly stage: WebSocketStage;
   /** Tables by name. */
-  readonly tables: Readonly<Record<string, dynamodb.ITable>>;
+  // Table, not ITable: under exactOptionalPropertyTypes aws-cdk-lib's Table does not satisfy ITable.
+  readonly tables: Readonly<Record<string, dynamodb.Table>>;
   /** Alarms shown at the top of the dashboard (state and threshold). */
   readonly alarms: readonly cloudwatch.Alarm[];
   /** The recovery failure rate alarm, drawn with its threshold on the recoveries row. */
@@ -210,7 +211,7 @@ export class BackendDashboard extends Construct {
 
 /** Like the table alarms: the per-operation metric summed over the operations the functions use. */
 function sumOverOperations(
-  table: dynamodb.ITable,
+  table: dynamodb.Table,
   metricName: string,
   label: string,
 ): cloudwatch.MathExpression {

@@ -216,7 +216,8 @@ describe('answer outbox', () => {
     const fakeLocalStorage = h.storage;
     (globalThis as { localStorage?: unknown }).localStorage = fakeLocalStorage;
     try {
-      const client = new AssessmentClient({ ...h.options, storage: undefined });
+      const { storage: _default, ...withoutStorage } = h.options;
+      const client = new AssessmentClient(withoutStorage);
       void client.connect();
       void client.submitAnswer('q1', 'a').catch(() => {});
       expect(fakeLocalStorage.getItem(KEY)).not.toBeNull();

@@ -101,7 +101,7 @@ export class FakeWebSocket implements WebSocketLike {
   onclose: ((event: { code?: number; reason?: string }) => void) | null = null;
   onerror: ((event: unknown) => void) | null = null;
   readonly sent: SentFrame[] = [];
-  closedByClient: { code?: number; reason?: string } | undefined;
+  closedByClient: { code: number | undefined; reason: string | undefined } | undefined;
 
   constructor(readonly url: string) {}
 
@@ -115,7 +115,7 @@ export class FakeWebSocket implements WebSocketLike {
     this.closedByClient = { code, reason };
     this.readyState = 3;
     const onclose = this.onclose;
-    queueMicrotask(() => onclose?.({ code: code ?? 1005, reason }));
+    queueMicrotask(() => onclose?.({ code: code ?? 1005, ...(reason === undefined ? {} : { reason }) }));
   }
 
   // ---- the test plays the server and the network
@@ -164,7 +164,12 @@ export function authSuccess(userId = 'u1', extra: Record<string, unknown> = {}):
   };
 }
 
-export function createHarness(overrides: Partial<AssessmentClientOptions> = {}) {
+/** Options to change; `undefined` removes a default (e.g. `testId: undefined` for a general connection). */
+export type HarnessOverrides = {
+  [K in keyof AssessmentClientOptions]?: AssessmentClientOptions[K] | undefined;
+};
+
+export function createHarness(overrides: HarnessOverrides = {}) {
   const timers = new FakeTimers();
   const sockets: FakeWebSocket[] = [];
   class TestWebSocket extends FakeWebSocket {
@@ -179,7 +184,7 @@ export function createHarness(overrides: Partial<AssessmentClientOptions> = {}) 
   const storage = new MemoryStorage();
   const win = new FakeEventTarget();
   const doc = new FakeEventTarget();
-  const options: AssessmentClientOptions = {
+  const merged: HarnessOverrides = {
     url: 'ws://test.invalid/local',
     testId: 'demo',
     getToken,
@@ -193,6 +198,10 @@ export function createHarness(overrides: Partial<AssessmentClientOptions> = {}) 
     document: doc,
     ...overrides,
   };
+  // url and getToken always have their defaults above, so what is left is a full set of options.
+  const options = Object.fromEntries(
+    Object.entries(merged).filter(([, value]) => value !== undefined),
+  ) as unknown as AssessmentClientOptions;
   const client = new AssessmentClient(options);
   const states: string[] = [];
   client.on('state', (s) => states.push(s));
