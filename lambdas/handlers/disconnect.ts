@@ -1,4 +1,4 @@
-import { runtimeFromEnvironment } from '../composition';
+import { runtimeFromEnvironment } from '../composition-base';
 import { routeHandlers } from './route-handlers';
 
 export const handler = routeHandlers(runtimeFromEnvironment).disconnect;
