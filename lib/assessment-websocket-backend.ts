@@ -584,9 +584,13 @@ function jwtOf(props: AssessmentWebSocketBackendProps): {
   };
   const jwtConflicts: string[] = [];
   const claims: { issuer?: string; audience?: string; userIdClaim?: string } = {};
+  // A blank issuer or audience means "not checked", as in the context and the environment; a
+  // blank user id claim is an error everywhere.
+  const setting = (claim: keyof typeof deprecated, value: string | undefined) =>
+    claim !== 'userIdClaim' && value?.trim() === '' ? undefined : value;
   for (const claim of ['issuer', 'audience', 'userIdClaim'] as const) {
-    const inJwt = given[claim];
-    const old = props[deprecated[claim]];
+    const inJwt = setting(claim, given[claim]);
+    const old = setting(claim, props[deprecated[claim]]);
     if (inJwt !== undefined && old !== undefined && inJwt !== old) {
       jwtConflicts.push(`set jwt.${claim} or the deprecated ${deprecated[claim]}, not both`);
     }
@@ -595,10 +599,16 @@ function jwtOf(props: AssessmentWebSocketBackendProps): {
     if (value !== undefined) claims[claim] = value;
   }
   return {
-    jwt: { ...given, ...claims, userIdClaim: claims.userIdClaim ?? DEFAULT_USER_ID_CLAIM },
+    jwt: { ...methodOf(given), ...claims, userIdClaim: claims.userIdClaim ?? DEFAULT_USER_ID_CLAIM },
     jwtNames,
     jwtConflicts,
   };
+}
+
+/** The verification method alone, without its claim checks. */
+function methodOf(jwt: JwtVerification): JwtVerification {
+  const { issuer: _issuer, audience: _audience, userIdClaim: _userIdClaim, ...method } = jwt;
+  return method;
 }
 
 function validateProps(props: {

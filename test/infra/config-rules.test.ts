@@ -39,12 +39,20 @@ function ruleText(message: string, name: string): string | undefined {
 
 const inContext = (key: string, value: unknown) =>
   messageOf(() => readStackContext(new App({ context: { [key]: value } }).node));
-const inConstruct = (props: AssessmentWebSocketBackendProps) =>
-  messageOf(
-    () => new AssessmentWebSocketBackend(new Stack(new App({ context: NO_BUNDLING }), 'S'), 'B', props),
-  );
 const atRuntime = (env: Record<string, string>) =>
   messageOf(() => loadConfig({ ...RUNTIME_BASE, [ENV.jwtSecretArn]: SECRET_ARN, ...env }));
+
+const build = (props: AssessmentWebSocketBackendProps) =>
+  new AssessmentWebSocketBackend(new Stack(new App({ context: NO_BUNDLING }), 'S'), 'B', props);
+const inConstruct = (props: AssessmentWebSocketBackendProps) => messageOf(() => build(props));
+const envOf = (backend: AssessmentWebSocketBackend) => {
+  const fn = Object.values(backend.functions)[0];
+  if (!fn) throw new Error('no function');
+  const cfn = Stack.of(backend).resolve((fn.node.defaultChild as CfnFunction).environment) as {
+    variables: Record<string, unknown>;
+  };
+  return cfn.variables;
+};
 
 type Case = {
   setting: string;
@@ -125,6 +133,18 @@ describe('the context, the construct and the runtime refuse the same values with
     expect(readStackContext(new App({ context: { userIdClaim: ' ' } }).node).jwt).toEqual({ kind: 'hs256' });
   });
 
+  test('a blank issuer or audience means not checked in every layer', () => {
+    expect(readStackContext(new App({ context: { jwtIssuer: ' ', jwtAudience: '' } }).node).jwt).toEqual({
+      kind: 'hs256',
+    });
+    expect(
+      loadConfig({ ...RUNTIME_BASE, [ENV.jwtSecretArn]: SECRET_ARN, [ENV.jwtIssuer]: ' ' }).jwt,
+    ).not.toHaveProperty('issuer');
+    const env = envOf(build({ jwt: { kind: 'hs256', issuer: ' ' }, jwtAudience: '' }));
+    expect(env).not.toHaveProperty(ENV.jwtIssuer);
+    expect(env).not.toHaveProperty(ENV.jwtAudience);
+  });
+
   test('a short HS256 secret is refused at cold start, before any token is verified', () => {
     expect(ruleText(atRuntime({ [ENV.jwtSecretArn]: '', [ENV.jwtSecret]: 'short' }), ENV.jwtSecret)).toBe(
       'must be at least 16 characters, got 5',
@@ -133,17 +153,6 @@ describe('the context, the construct and the runtime refuse the same values with
 });
 
 describe("the construct's earlier top-level claim props", () => {
-  const build = (props: AssessmentWebSocketBackendProps) =>
-    new AssessmentWebSocketBackend(new Stack(new App({ context: NO_BUNDLING }), 'S'), 'B', props);
-  const envOf = (backend: AssessmentWebSocketBackend) => {
-    const fn = Object.values(backend.functions)[0];
-    if (!fn) throw new Error('no function');
-    const cfn = Stack.of(backend).resolve((fn.node.defaultChild as CfnFunction).environment) as {
-      variables: Record<string, unknown>;
-    };
-    return cfn.variables;
-  };
-
   test('still reach the functions, and are checked under their own names', () => {
     const env = envOf(
       build({ jwtIssuer: 'https://id.example.com/', jwtAudience: 'quiz', userIdClaim: 'uid' }),
