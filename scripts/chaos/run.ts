@@ -25,6 +25,7 @@ import WebSocket from 'ws';
 import { seededRandom } from '../../bench/support/stats';
 import { AssessmentClient, type AssessmentClientError, type WebSocketConstructor } from '../../client/index';
 import { DynamoAssessmentStore } from '../../lambdas/adapters/dynamodb/assessment-store';
+import type { SilentTelemetry } from '../../lambdas/adapters/memory';
 import { answersOf } from '../../lambdas/core/answers';
 import type { ChaosStackConfig } from './stack-child';
 
@@ -414,17 +415,35 @@ async function main(): Promise<void> {
 }
 
 /** The full-size fuzz: frames through the core on its twins (the handlers' logic, no network). */
+/**
+ * The full-size fuzz: frames through the real route handlers (routed by `action` as API Gateway
+ * routes them), on the core's in-memory twins so that 100,000 frames take seconds, not hours.
+ * A problem is a handler that throws, a reply that is not a typed protocol frame or is
+ * `internal_error`, or an error the core logged.
+ */
 async function fuzz(count: number): Promise<number> {
   const { sampleFrames, badReply } = await import('../../test/support/fuzz-frames');
   const { twinCore } = await import('../../test/support/twins');
+  const { routeHandlers } = await import('../../lambdas/handlers/route-handlers');
+  const { PowertoolsTelemetry } = await import('../../lambdas/adapters/powertools-telemetry');
+  // The core reports to the twins' silent telemetry, so the handlers' flush has nothing to print.
+  const telemetry = new PowertoolsTelemetry();
   let twins = twinCore();
+  const handlers = routeHandlers(() => ({ core: twins.core, telemetry }));
+  const event = (connectionId: string, routeKey: string, body: string) => ({
+    requestContext: { connectionId, connectedAt: twins.clock.now(), routeKey },
+    body,
+  });
   let conn = await twins.open('quiz-1');
   let problems = 0;
   let user = 0;
   for (let i = 0; i < count; i++) {
     // Fresh twins now and then: the recording notifier keeps every frame it was given.
-    if (i % 2000 === 0) twins = twinCore();
-    const { core, open, clock, deps } = twins;
+    if (i % 2000 === 0) {
+      problems += loggedErrors(twins.deps.telemetry);
+      twins = twinCore();
+    }
+    const { open, clock, deps } = twins;
     const body = sampleFrames(1, SEED + i)[0] ?? '';
     if (i % 40 === 0) clock.advance(10_001);
     if (i % 500 === 0 || deps.notifier.gone.has(conn.id)) {
@@ -440,15 +459,20 @@ async function fuzz(count: number): Promise<number> {
       action = undefined;
     }
     try {
-      if (action === 'auth') await core.auth(conn.id, body);
-      else if (action === 'message') await core.message(conn.id, body);
-      else await core.unrouted(conn.id, body);
+      if (action === 'auth') await handlers.auth(event(conn.id, 'auth', body));
+      else if (action === 'message') await handlers.message(event(conn.id, 'message', body));
+      else await handlers.unrouted(event(conn.id, '$default', body));
     } catch {
       problems++;
     }
     for (const frame of deps.notifier.framesFor(conn.id).slice(before)) if (badReply(frame)) problems++;
   }
-  return problems;
+  return problems + loggedErrors(twins.deps.telemetry);
+}
+
+/** Errors the core logged on the twins' telemetry (a SilentTelemetry, which keeps them). */
+function loggedErrors(telemetry: unknown): number {
+  return (telemetry as SilentTelemetry).errors.length;
 }
 
 main().catch((error: unknown) => {

@@ -241,10 +241,20 @@ describe('local stack end to end (auth deadline 3 s, idle timeout 3 s, allowed o
     authed.send({ action: 'auth', token });
     expect((await authed.nextJson<Frame>()).type).toBe('auth_success');
 
-    await silent.waitClosed(8000);
+    // Heartbeats keep the authenticated socket inside its 3 s idle timeout however late the
+    // deadline sweep runs on a loaded machine.
+    const keepAlive = setInterval(() => authed.send({ action: 'message', type: 'heartbeat' }), 1000);
+    try {
+      await silent.waitClosed(8000);
+    } finally {
+      clearInterval(keepAlive);
+    }
     // The sweep ran after the deadline and spared the authenticated connection.
-    authed.send({ action: 'message', type: 'heartbeat' });
-    expect((await authed.nextOfType<Frame>('pong')).type).toBe('pong');
+    authed.send({ action: 'message', type: 'heartbeat', request_id: 'after-sweep' });
+    const pong = JSON.parse(
+      await authed.nextMatching((message) => (JSON.parse(message) as Frame).request_id === 'after-sweep'),
+    ) as Frame;
+    expect(pong.type).toBe('pong');
   });
 
   it('closes an authenticated connection that stays idle past the idle timeout with 1001', async () => {
