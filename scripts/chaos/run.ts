@@ -11,7 +11,7 @@
  * Flags: --students N (1000) --concurrency C (100 students taking the test at once) --drops K (3) --questions Q (10) --second-tab-share S (0.1)
  *   --dynamodb-throttle-rate R (0.02) --dynamodb-error-rate R (0.01) --connections-fault-rate R (0.02)
  *   --kill-every-ms MS (10000; 0 = no instance kills) --restarts N (1) --port P (3901) --seed N
- *   --fuzz N (also run N fuzzed frames through the core; 0 = none) --json (one JSON line of figures)
+ *   --fuzz N (also run N fuzzed frames through the route handlers on the twins; 0 = none) --json (one JSON line of figures)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
