@@ -40,7 +40,7 @@ const USAGE = `Usage: npm start -- [flags]
                               (no bundles, no IAM, no isolation)
   --no-hot-reload             do not re-bundle functions when lambdas/ changes
   --no-function-logs          do not print what the functions log
-  --max-instances N           concurrent instances per function (default 2 x CPUs, at least 4);
+  --max-instances N           concurrent instances per function (default one per CPU, at least 2);
                               beyond it events wait for a free instance
   --ai-service fake           start the fake AI service (npm run fake-ai) and point the
                               functions' AI_SERVICE_URL at it`;
