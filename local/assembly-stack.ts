@@ -364,6 +364,16 @@ async function start(
       domainName: api.domainName,
       routeSelectionExpression: api.description.routeSelectionExpression,
       ...(connectAuthorizer ? { connectAuthorizer } : {}),
+      ...(api.description.stage
+        ? {
+            throttle: {
+              ...(api.description.stage.defaultThrottle
+                ? { defaultRoute: api.description.stage.defaultThrottle }
+                : {}),
+              routes: api.description.stage.routeThrottle,
+            },
+          }
+        : {}),
       ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.maxConnectionMs !== undefined ? { maxConnectionMs: options.maxConnectionMs } : {}),
       log,

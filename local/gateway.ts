@@ -48,6 +48,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_MESSAGE_BYTES,
 } from './gateway/quotas';
+import { createStageThrottle, type StageThrottleSettings } from './gateway/throttle';
 import { type LambdaHandler, lambdaContext } from './lambda-context';
 import { DEFAULT_SELECTION_EXPRESSION, selectRoute } from './router';
 import type { InvokeResult } from './runtime/contract';
@@ -100,6 +101,11 @@ export interface GatewayOptions {
   readonly maxFrameBytes?: number;
   /** @default 131072 */
   readonly maxMessageBytes?: number;
+  /**
+   * The stage's route throttling (gateway/throttle.ts): a message over its route's limits is not
+   * invoked and gets `{"message": "Too Many Requests", ...}`. @default none (not throttled)
+   */
+  readonly throttle?: StageThrottleSettings;
   /** One line per notable event (handler errors, rejected upgrades). @default no logging */
   readonly log?: (line: string) => void;
 }
@@ -182,6 +188,7 @@ export function attachGateway(options: GatewayOptions): Gateway {
   const accountId = options.accountId ?? '000000000000';
   const log = options.log ?? (() => {});
   const customRouteKeys = new Set(Object.keys(options.routes).filter((key) => !key.startsWith('$')));
+  const throttle = options.throttle ? createStageThrottle(options.throttle) : undefined;
 
   const pendingSockets = new Set<Duplex>();
   const inFlight = new Set<Promise<unknown>>();
@@ -271,6 +278,10 @@ export function attachGateway(options: GatewayOptions): Gateway {
     if (!target) {
       // Only possible for $default: API Gateway answers a message no route takes this way.
       sendGatewayError(connection, 'Forbidden', event.requestContext.requestId);
+      return;
+    }
+    if (throttle && !throttle.admit(routeKey)) {
+      sendGatewayError(connection, 'Too Many Requests', event.requestContext.requestId);
       return;
     }
     void invoke(routeKey, target, event).then((outcome) => {

@@ -1,0 +1,92 @@
+/**
+ * Stage throttling of messages (local/gateway/throttle.ts): token buckets per route from the
+ * stage's default and per-route settings, and what the gateway does with a message over the limit.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { attachGateway, type Gateway } from '../../local/gateway';
+import {
+  ACCOUNT_BURST_LIMIT,
+  ACCOUNT_RATE_LIMIT,
+  createStageThrottle,
+  limitsFor,
+} from '../../local/gateway/throttle';
+import { TestClient } from './helpers';
+
+describe('token buckets', () => {
+  it('takes a route setting over the stage default, field by field, and the account quota last', () => {
+    const settings = {
+      defaultRoute: { rateLimit: 10, burstLimit: 20 },
+      routes: { echo: { rateLimit: 1 }, bulk: { burstLimit: 3 } },
+    };
+    expect(limitsFor(settings, 'echo')).toEqual({ rateLimit: 1, burstLimit: 20 });
+    expect(limitsFor(settings, 'bulk')).toEqual({ rateLimit: 10, burstLimit: 3 });
+    expect(limitsFor(settings, '$default')).toEqual({ rateLimit: 10, burstLimit: 20 });
+    expect(limitsFor({}, 'echo')).toEqual({ rateLimit: ACCOUNT_RATE_LIMIT, burstLimit: ACCOUNT_BURST_LIMIT });
+  });
+
+  it('lets a burst through, then admits at the rate; each route has its own bucket', () => {
+    let now = 0;
+    const throttle = createStageThrottle({ routes: { echo: { rateLimit: 2, burstLimit: 3 } } }, () => now);
+    const burst = [1, 2, 3, 4].map(() => throttle.admit('echo'));
+    expect(burst).toEqual([true, true, true, false]);
+    expect(throttle.admit('other')).toBe(true);
+    now = 400; // 0.8 tokens: still nothing
+    expect(throttle.admit('echo')).toBe(false);
+    now = 500; // 1 token
+    expect(throttle.admit('echo')).toBe(true);
+    expect(throttle.admit('echo')).toBe(false);
+    now = 60_000; // refills to the burst, not beyond
+    expect([1, 2, 3, 4].map(() => throttle.admit('echo'))).toEqual([true, true, true, false]);
+  });
+});
+
+describe('the gateway with stage throttling', () => {
+  let server: Server;
+  let gateway: Gateway;
+  let wsUrl: string;
+  const invoked: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    gateway = attachGateway({
+      server,
+      stage: 'local',
+      routes: {
+        echo: {
+          name: 'echo',
+          handler: async (event) => {
+            invoked.push(String(event.body));
+            return { statusCode: 200 };
+          },
+        },
+      },
+      // A rate this low refills nothing during the test: exactly the burst gets through.
+      throttle: { defaultRoute: { rateLimit: 0.001, burstLimit: 2 } },
+    });
+    wsUrl = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/local`;
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('does not invoke a message over the limit and answers it with Too Many Requests', async () => {
+    const client = await TestClient.open(wsUrl);
+    try {
+      for (const n of [1, 2, 3]) client.send({ action: 'echo', n });
+      const refused = await client.nextJson<{ message: string; connectionId: string; requestId: string }>();
+      expect(refused.message).toBe('Too Many Requests');
+      expect(refused.connectionId).toEqual(expect.any(String));
+      expect(refused.requestId).toEqual(expect.any(String));
+      // Messages are dispatched in arrival order, so the two admitted ones reached the handler
+      // before the third was refused.
+      expect(invoked.map((body) => JSON.parse(body).n)).toEqual([1, 2]);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
