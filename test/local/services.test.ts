@@ -312,7 +312,10 @@ describe('DynamoDB', () => {
     await get();
     services.setPolicy(
       'App/Writer',
-      writerPolicy().map((s) => ({ ...s, actions: s.actions?.filter((a) => a !== 'dynamodb:GetItem') })),
+      writerPolicy().map((s) => ({
+        ...s,
+        ...(s.actions && { actions: s.actions.filter((a) => a !== 'dynamodb:GetItem') }),
+      })),
     );
     try {
       expect((await refusal(get())).name).toBe('AccessDeniedException');
