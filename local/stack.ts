@@ -16,7 +16,7 @@ import { createDocumentClient } from '../lambdas/adapters/dynamodb/client';
 import { ensureTables } from '../lambdas/adapters/dynamodb/create-tables';
 import type { TableName } from '../lambdas/adapters/dynamodb/table-definitions';
 import { putTestDefinition } from '../lambdas/adapters/dynamodb/test-catalog';
-import { ENV, loadConfig } from '../lambdas/config';
+import { ENV, environmentOf, loadConfig } from '../lambdas/config';
 import { ROUTES, SCHEDULED_JOBS } from '../lambdas/routes';
 import { startFakeAiService } from '../scripts/fake-ai-service';
 import { readTestDefinitionFiles } from '../scripts/test-definition-files';
@@ -230,26 +230,23 @@ async function startInProcess(
   // 3. The handlers' environment, set before any handler module is loaded (cold start).
   const aiServiceUrl = await startAiService(options, cleanups, log);
   const env: Record<string, string> = {
-    ...(aiServiceUrl ? { [ENV.aiServiceUrl]: aiServiceUrl } : {}),
-    [ENV.connectionsTable]: LOCAL_TABLE_NAMES.connections,
-    [ENV.assessmentsTable]: LOCAL_TABLE_NAMES.assessments,
-    [ENV.testsTable]: LOCAL_TABLE_NAMES.tests,
-    [ENV.callbackUrl]: managementEndpoint,
-    [ENV.jwtSecret]: jwtSecret,
-    [ENV.jwtSecretArn]: '',
-    [ENV.jwksUrl]: '',
-    [ENV.jwtIssuer]: '',
-    [ENV.jwtAudience]: '',
-    [ENV.userIdClaim]: 'sub',
-    [ENV.allowedOrigins]: (options.allowedOrigins ?? []).join(','),
-    [ENV.authDeadlineSeconds]: String(options.authDeadlineSeconds ?? 30),
-    [ENV.dynamodbEndpoint]: dynamodbEndpoint,
+    ...environmentOf({
+      tables: LOCAL_TABLE_NAMES,
+      callbackUrl: managementEndpoint,
+      jwt: { kind: 'hs256', secret: jwtSecret },
+      allowedOrigins: options.allowedOrigins ?? [],
+      authDeadlineSeconds: options.authDeadlineSeconds ?? 30,
+      dynamodbEndpoint,
+      ...(aiServiceUrl ? { aiService: { url: aiServiceUrl } } : {}),
+    }),
     AWS_REGION: region,
     // Never real credentials: everything this process signs goes to loopback servers.
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
+  // Settings this stack leaves unset must not leak in from the shell (a JWT_SECRET_ARN, say).
+  for (const name of Object.values(ENV)) delete process.env[name];
   Object.assign(process.env, env);
   // The handlers validate this same environment at their cold start; doing it now makes a bad
   // flag fail the start with the reason, instead of every later invocation.
