@@ -1,29 +1,10 @@
 /**
- * The local twin of an API Gateway WebSocket stage, at `ws://<host>:<port>/<stage>`, invoking
- * Lambda handlers in-process with API Gateway's events. What it does, and how it maps to AWS:
- *
- * - Upgrade: a CONNECT event goes to `$connect` while the upgrade is pending. A result whose
- *   `statusCode` is not 2xx fails the upgrade with that HTTP status; a handler that throws fails it
- *   with 500, one that exceeds the integration timeout (29 s) with 504, and one that returns no
- *   numeric `statusCode` with 502 (stricter than AWS might be: always return a status). If the
- *   client sent `Sec-WebSocket-Protocol`, the upgrade selects the protocol only when the `$connect`
- *   result's headers name one, as on AWS (browsers then refuse a connection without it).
- *   Without a `$connect` route the upgrade is accepted. Other paths get 403.
- * - Messages: each text message is routed with `$request.body.action` (see router.ts) and
- *   invoked at once: invocations of one connection run concurrently and start in arrival order.
- *   If no route matches and there is no `$default` route, the client gets API Gateway's
- *   `{"message": "Forbidden", "connectionId", "requestId"}`. Handler results are ignored (one-way
- *   routes: no route responses). A handler that throws or rejects makes the gateway send
- *   `{"message": "Internal server error", "connectionId", "requestId"}`; one that runs past the
- *   integration timeout, `{"message": "Endpoint request timed out", ...}`.
- * - Binary frames: API Gateway rejects them and closes the connection with 1003; so does this.
- * - Size limits: a frame over 32 KB or a message over 128 KB closes with 1009 (frame-guard.ts).
- * - Idle timeout (default 10 min, reset by each message from the client) and maximum connection
- *   age (default 2 h) close with 1001 'Going away'.
- * - Every close, whoever starts it, invokes `$disconnect` once with `disconnectStatusCode` and
- *   `disconnectReason`: the code the server closed with, or the client's close code (1005 'Client-
- *   side close frame status not set' when it sent none, 1006 'Connection lost' when the TCP
- *   connection dropped without a close frame).
+ * The local twin of an API Gateway WebSocket stage, at `ws://<host>:<port>/<stage>`: the upgrade
+ * and `$connect` (with its authorizer), routing by the selection expression (router.ts), one-way
+ * and two-way routes, stage throttling (gateway/throttle.ts), frame limits (frame-guard.ts), the
+ * idle and maximum-age closes and `$disconnect` on every close. How each of those maps to AWS,
+ * and what is not emulated, is the parity table in docs/local-stack.md (kept there once, with the
+ * test that covers each row).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
