@@ -241,7 +241,11 @@ async function start(
       value: p.value,
       type: p.type === 'StringList' || p.type === 'SecureString' ? p.type : 'String',
     })),
-    onFailure: (message) => log(`[services] ${message}`),
+    // Nothing can restart the worker with its data mid-run: say plainly that every call now fails.
+    onFailure: (message) =>
+      log(
+        `[services] ${message}\n[services] DynamoDB, Secrets Manager and SSM calls will fail until the local stack is restarted.`,
+      ),
   });
   cleanups.push(() => services.stop());
   const dynamodbEndpoint = services.dynamodbEndpoint;
