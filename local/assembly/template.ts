@@ -637,9 +637,11 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
           stackName,
           logicalId,
           type: resource.Type,
-          reason: integration
-            ? `route ${str(props.RouteKey)}: ${integration.type} integrations are not run (AWS_PROXY to a Lambda function only)`
-            : `route ${str(props.RouteKey)}: no integration the local stack can run`,
+          reason: !integration
+            ? `route ${str(props.RouteKey)}: no integration the local stack can run`
+            : integration.type === 'AWS_PROXY'
+              ? `route ${str(props.RouteKey)}: its Lambda function is not one the local stack runs (listed above, or outside the assembly)`
+              : `route ${str(props.RouteKey)}: ${integration.type} integrations are not run (AWS_PROXY to a Lambda function only)`,
         });
         continue;
       }

@@ -255,6 +255,10 @@ function writeAssembly(root: string): void {
         Type: 'AWS::ApiGatewayV2::Integration',
         Properties: { ApiId: { Ref: 'Api' }, IntegrationType: 'MOCK' },
       },
+      PythonIntegration: {
+        Type: 'AWS::ApiGatewayV2::Integration',
+        Properties: { ApiId: { Ref: 'Api' }, IntegrationType: 'AWS_PROXY', IntegrationUri: uri('Python') },
+      },
       Authorizer: {
         Type: 'AWS::ApiGatewayV2::Authorizer',
         Properties: {
@@ -293,6 +297,14 @@ function writeAssembly(root: string): void {
           ApiId: { Ref: 'Api' },
           RouteKey: 'mock',
           Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'MockIntegration' }]] },
+        },
+      },
+      PythonRoute: {
+        Type: 'AWS::ApiGatewayV2::Route',
+        Properties: {
+          ApiId: { Ref: 'Api' },
+          RouteKey: 'py',
+          Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'PythonIntegration' }]] },
         },
       },
       Stage: {
@@ -458,7 +470,14 @@ describe('manifest and template reader', () => {
         'MockRoute AWS::ApiGatewayV2::Route',
         'OnUpload AWS::Events::Rule',
         'Python AWS::Lambda::Function',
+        'PythonRoute AWS::ApiGatewayV2::Route',
       ].sort(),
     );
+    // Each says why: a route to a function that is not run names that, not its integration type.
+    const reasons = Object.fromEntries(read().notRun.map((n) => [n.logicalId, n.reason]));
+    expect(reasons.MockRoute).toBe(
+      'route mock: MOCK integrations are not run (AWS_PROXY to a Lambda function only)',
+    );
+    expect(reasons.PythonRoute).toMatch(/^route py: its Lambda function is not one the local stack runs/);
   });
 });
