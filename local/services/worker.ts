@@ -29,27 +29,21 @@ import type { AccountScope } from '../iam/arns';
 import type { FunctionIdentity } from '../runtime/contract';
 import { CallerRegistry, decide, type ServiceCaller } from './callers';
 import { validateFaults } from './dynamodb';
-import { type AwsServices, managementAuthorizer, type ServiceFaults, type ServiceStats } from './index';
-import { type SecretInput, SecretsStore } from './secrets-manager';
-import type { ParameterInput } from './ssm';
+import { type AwsServices, type AwsServicesOptions, managementAuthorizer, type ServiceStats } from './index';
+import { SecretsStore } from './secrets-manager';
 import type { FromWorker, ToWorker, WorkerStartData } from './worker-protocol';
 
-export interface AwsServicesWorkerOptions {
-  /** @default 'us-east-1' */
-  readonly region?: string;
-  /** @default '000000000000' */
-  readonly accountId?: string;
-  readonly partition?: string;
+/**
+ * The in-process options that can cross into a worker thread: no server object, no callbacks that
+ * would run there (`onDecision`, `random`), dynalite by its data folder instead.
+ */
+export interface AwsServicesWorkerOptions
+  extends Pick<
+    AwsServicesOptions,
+    'region' | 'accountId' | 'partition' | 'functions' | 'secrets' | 'parameters' | 'faults' | 'host' | 'port'
+  > {
   /** dynalite's LevelDB folder; undefined keeps the data in memory. */
   readonly dynalitePath?: string;
-  readonly functions?: readonly ServiceCaller[];
-  readonly secrets?: readonly SecretInput[];
-  readonly parameters?: readonly ParameterInput[];
-  readonly faults?: ServiceFaults;
-  /** @default '127.0.0.1' */
-  readonly host?: string;
-  /** @default 0 (a free port) */
-  readonly port?: number;
   /** Called when the worker fails after it started (every later call would fail). */
   readonly onFailure?: (message: string) => void;
 }
