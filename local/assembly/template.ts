@@ -13,6 +13,8 @@ import * as path from 'node:path';
 import type { FunctionDefinition, PolicyStatement } from '../runtime/contract';
 import { conditionHolds, type IntrinsicContext, resolve, TemplateError } from './intrinsics';
 import type { StackArtifact } from './manifest';
+import { MANAGED_POLICIES, normalizeStatements } from './policies';
+import { list, str } from './values';
 
 export interface ReadOptions {
   /** The local region ARNs resolve in, for stacks whose environment does not name one. */
@@ -218,43 +220,6 @@ const NAME_PROPERTY: Readonly<Record<string, string>> = {
   'AWS::ApiGatewayV2::Stage': 'StageName',
 };
 
-/** A few AWS managed policies samples attach, with what they grant (the rest: see warnings). */
-const MANAGED_POLICIES: Readonly<Record<string, readonly PolicyStatement[]>> = {
-  'service-role/AWSLambdaBasicExecutionRole': [
-    {
-      effect: 'Allow',
-      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: ['*'],
-    },
-  ],
-  AmazonDynamoDBFullAccess: [{ effect: 'Allow', actions: ['dynamodb:*'], resources: ['*'] }],
-  AmazonDynamoDBReadOnlyAccess: [
-    {
-      effect: 'Allow',
-      actions: [
-        'dynamodb:BatchGetItem',
-        'dynamodb:Describe*',
-        'dynamodb:List*',
-        'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:Scan',
-      ],
-      resources: ['*'],
-    },
-  ],
-  AmazonAPIGatewayInvokeFullAccess: [
-    {
-      effect: 'Allow',
-      actions: ['execute-api:Invoke', 'execute-api:ManageConnections'],
-      resources: ['arn:aws:execute-api:*:*:*'],
-    },
-  ],
-  SecretsManagerReadWrite: [{ effect: 'Allow', actions: ['secretsmanager:*'], resources: ['*'] }],
-  AmazonSSMReadOnlyAccess: [
-    { effect: 'Allow', actions: ['ssm:Describe*', 'ssm:Get*', 'ssm:List*'], resources: ['*'] },
-  ],
-};
-
 function digest(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex');
 }
@@ -283,15 +248,6 @@ function generatedName(stackName: string, logicalId: string, max = 64): string {
   const stackPart = stackName.slice(0, Math.min(stackName.length, Math.floor(room / 2)));
   const logicalPart = logicalId.slice(0, room - stackPart.length);
   return `${stackPart}-${logicalPart}-${tail}`;
-}
-
-function list<T = unknown>(value: unknown): T[] {
-  if (value === undefined || value === null) return [];
-  return (Array.isArray(value) ? value : [value]) as T[];
-}
-
-function str(value: unknown, fallback = ''): string {
-  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : fallback;
 }
 
 /** Finds `Fn::GetAtt: [X, Arn]` or `Ref: X` of a resource of `type` inside an unresolved value. */
@@ -347,27 +303,6 @@ function generateSecret(spec: Record<string, unknown>, seed: string): string {
     return JSON.stringify({ ...(JSON.parse(template) as Record<string, unknown>), [key]: out });
   }
   return out;
-}
-
-function normalizeStatements(document: unknown, where: string, warnings: string[]): PolicyStatement[] {
-  const statements: PolicyStatement[] = [];
-  for (const raw of list<Record<string, unknown>>(
-    (document as { Statement?: unknown } | undefined)?.Statement,
-  )) {
-    if (raw.Condition !== undefined)
-      warnings.push(
-        `${where}: a statement's Condition is not evaluated (the statement applies unconditionally)`,
-      );
-    const strings = (value: unknown) => list(value).map((item) => str(item));
-    statements.push({
-      effect: raw.Effect === 'Deny' ? 'Deny' : 'Allow',
-      ...(raw.Action !== undefined ? { actions: strings(raw.Action) } : {}),
-      ...(raw.NotAction !== undefined ? { notActions: strings(raw.NotAction) } : {}),
-      ...(raw.Resource !== undefined ? { resources: strings(raw.Resource) } : {}),
-      ...(raw.NotResource !== undefined ? { notResources: strings(raw.NotResource) } : {}),
-    });
-  }
-  return statements;
 }
 
 interface StackState {
