@@ -31,7 +31,7 @@ import {
 } from './gateway/quotas';
 import { createStageThrottle, type StageThrottleSettings } from './gateway/throttle';
 import { type LambdaHandler, lambdaContext } from './lambda-context';
-import { DEFAULT_SELECTION_EXPRESSION, selectRoute } from './router';
+import { DEFAULT_SELECTION_EXPRESSION, parseSelectionExpression, selectRoute } from './router';
 import type { InvokeResult } from './runtime/contract';
 
 /**
@@ -165,7 +165,9 @@ export function attachGateway(options: GatewayOptions): Gateway {
   const integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
   const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   const maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
-  const selectionExpression = options.routeSelectionExpression ?? DEFAULT_SELECTION_EXPRESSION;
+  const selectionExpression = parseSelectionExpression(
+    options.routeSelectionExpression ?? DEFAULT_SELECTION_EXPRESSION,
+  );
   const accountId = options.accountId ?? '000000000000';
   const log = options.log ?? (() => {});
   const customRouteKeys = new Set(Object.keys(options.routes).filter((key) => !key.startsWith('$')));
