@@ -1,0 +1,77 @@
+/**
+ * A third style of app nobody here wrote, run through `--assembly`: a CDK `Stage` (nested
+ * assembly) whose API stack imports its table from a data stack (`Fn::ImportValue`), a braced route
+ * selection expression, a `beta` stage with throttling, a two-way route, a `$default` route, a
+ * MOCK-integrated `ping`, ESM NodejsFunction bundles next to inline CommonJS functions, and only L2
+ * grants (one of which the app forgot).
+ */
+import { foreignAppAssembly } from '../support/foreign-apps';
+import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
+import { TestClient } from './helpers';
+
+const clients: TestClient[] = [];
+let stack: LocalStackProcess;
+
+async function join(room: string, name: string): Promise<TestClient> {
+  const client = await TestClient.open(`${stack.wsUrl}?room=${room}&name=${name}`);
+  clients.push(client);
+  return client;
+}
+
+beforeAll(async () => {
+  stack = await startLocalStackProcess({ assembly: await foreignAppAssembly('l2-stage-twoway') });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  await stack?.stop();
+});
+
+describe('foreign app: CDK Stage with two stacks, ESM and inline CommonJS handlers, two-way and MOCK routes', () => {
+  it('serves the API of the nested stage under its stage name with every Lambda route', () => {
+    expect(stack.wsUrl).toMatch(/^ws:\/\/localhost:\d+\/beta$/);
+    expect(stack.apis).toHaveLength(1);
+    expect(stack.apis[0]?.managementEndpoint).toMatch(/\/beta$/);
+    expect([...(stack.apis[0]?.routes ?? [])].sort()).toEqual(
+      ['$connect', '$default', '$disconnect', 'roster (two-way)', 'say'].sort(),
+    );
+  });
+
+  it('answers a two-way route with the handler body, read back through the GSI of the imported table', async () => {
+    const ada = await join('blue', 'ada');
+    await join('blue', 'bob');
+    await join('red', 'cy');
+    ada.send({ action: 'roster' });
+    const roster = JSON.parse(await ada.next(10_000)) as { room: string; members: string[] };
+    expect(roster.room).toBe('blue');
+    expect(roster.members.sort()).toEqual(['ada', 'bob']);
+  });
+
+  it('posts to the other members of the room through the stage callback URL', async () => {
+    const ada = await join('green', 'ada');
+    const bob = await join('green', 'bob');
+    const cy = await join('yellow', 'cy');
+    ada.send({ action: 'say', text: 'hello green' });
+    expect(JSON.parse(await bob.next(10_000))).toEqual({ from: 'ada', text: 'hello green' });
+    // The sender and the other room got nothing: their first message is their own roster.
+    for (const [client, room] of [
+      [ada, 'green'],
+      [cy, 'yellow'],
+    ] as const) {
+      client.send({ action: 'roster' });
+      expect(JSON.parse(await client.next(10_000))).toMatchObject({ room });
+    }
+  });
+
+  it('sends an unknown action to $default, whose missing table grant is refused as on AWS', async () => {
+    const ada = await join('lobby', 'ada');
+    ada.send({ action: 'dance', style: 'waltz' });
+    expect(JSON.parse(await ada.next(10_000))).toEqual({
+      error: 'unknown action',
+      received: '{"action":"dance","style":"waltz"}',
+      logged: 'AccessDeniedException',
+    });
+    ada.send('not json at all');
+    expect(JSON.parse(await ada.next(10_000))).toMatchObject({ received: 'not json at all' });
+  });
+});
