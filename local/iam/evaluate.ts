@@ -8,10 +8,15 @@
  *   colon-separated ARN fields is matched on its own (a wildcard there never spans a colon) and the
  *   resource part (after the fifth colon) may be matched across `/` and `:` (so
  *   `table/T*` also covers `table/T/index/I`, while `table/T` does not);
- * - NotAction / NotResource apply a statement to everything they do not name.
- * Conditions are not part of PolicyStatement and are therefore not evaluated.
+ * - NotAction / NotResource apply a statement to everything they do not name;
+ * - a statement with a `Condition` applies only when its conditions hold for the request's
+ *   context (conditions.ts).
  */
 import type { PolicyStatement } from '../runtime/contract';
+import { type CompiledConditions, compileConditions, EMPTY_CONTEXT, type RequestContext } from './conditions';
+import { actionPattern, resourcePattern } from './patterns';
+
+export { actionPattern, resourcePattern } from './patterns';
 
 export type Decision = 'allow' | 'explicit-deny' | 'implicit-deny';
 
@@ -21,51 +26,37 @@ interface CompiledStatement {
   readonly notActions: readonly RegExp[] | undefined;
   readonly resources: readonly RegExp[] | undefined;
   readonly notResources: readonly RegExp[] | undefined;
+  readonly conditions: CompiledConditions | undefined;
 }
 
-const ESCAPE = /[.+^${}()|[\]\\]/g;
-
-/** `dynamodb:Get*` -> /^dynamodb:Get.*$/i */
-export function actionPattern(pattern: string): RegExp {
-  const body = pattern.replace(ESCAPE, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
+interface CompiledPolicy {
+  readonly statements: readonly CompiledStatement[];
+  /** Lower-cased condition keys any statement reads: what a request context may be asked for. */
+  readonly conditionKeys: ReadonlySet<string>;
 }
 
-/** An ARN pattern whose wildcards stay inside their field for the first five fields. */
-export function resourcePattern(pattern: string): RegExp {
-  if (pattern === '*') return /^/;
-  let body = '';
-  let colons = 0;
-  for (const char of pattern) {
-    const inResourcePart = colons >= 5;
-    if (char === ':') {
-      colons++;
-      body += ':';
-    } else if (char === '*') {
-      body += inResourcePart ? '.*' : '[^:]*';
-    } else if (char === '?') {
-      body += inResourcePart ? '.' : '[^:]';
-    } else {
-      body += char.replace(ESCAPE, '\\$&');
-    }
-  }
-  // An ARN pattern with fewer than six fields names no resource (IAM's validator refuses it).
-  if (colons < 5) return /(?!)/;
-  return new RegExp(`^${body}$`, 's');
-}
+const compiledPolicies = new WeakMap<readonly PolicyStatement[], CompiledPolicy>();
 
-const compiledPolicies = new WeakMap<readonly PolicyStatement[], readonly CompiledStatement[]>();
-
-function compile(policy: readonly PolicyStatement[]): readonly CompiledStatement[] {
+function compile(policy: readonly PolicyStatement[]): CompiledPolicy {
   const cached = compiledPolicies.get(policy);
   if (cached) return cached;
-  const compiled = policy.map((statement) => ({
-    deny: statement.effect === 'Deny',
-    actions: statement.actions?.map(actionPattern),
-    notActions: statement.notActions?.map(actionPattern),
-    resources: statement.resources?.map(resourcePattern),
-    notResources: statement.notResources?.map(resourcePattern),
-  }));
+  const conditionKeys = new Set<string>();
+  const statements = policy.map((statement) => {
+    const conditions =
+      statement.conditions && Object.keys(statement.conditions).length > 0
+        ? compileConditions(statement.conditions)
+        : undefined;
+    for (const key of conditions?.keys ?? []) conditionKeys.add(key);
+    return {
+      deny: statement.effect === 'Deny',
+      actions: statement.actions?.map(actionPattern),
+      notActions: statement.notActions?.map(actionPattern),
+      resources: statement.resources?.map(resourcePattern),
+      notResources: statement.notResources?.map(resourcePattern),
+      conditions,
+    };
+  });
+  const compiled = { statements, conditionKeys };
   compiledPolicies.set(policy, compiled);
   return compiled;
 }
@@ -84,16 +75,51 @@ function applies(statement: CompiledStatement, action: string, resource: string)
   return false;
 }
 
+export interface RequestDecision {
+  readonly decision: Decision;
+  /**
+   * True when a statement with conditions applied to the action and resource, so another request
+   * for the same pair may be decided otherwise: such a decision must not be cached.
+   */
+  readonly dependsOnRequest: boolean;
+}
+
 /**
- * The decision for `action` (e.g. `dynamodb:PutItem`) on `resourceArn`. Policies are compiled once
- * per array (kept by identity), so pass the same array on every call.
+ * The decision for `action` (e.g. `dynamodb:PutItem`) on `resourceArn` in a request's context
+ * (asked only when a statement with conditions applies). Policies are compiled once per array
+ * (kept by identity), so pass the same array on every call.
  */
-export function evaluate(policy: readonly PolicyStatement[], action: string, resourceArn: string): Decision {
+export function evaluateRequest(
+  policy: readonly PolicyStatement[],
+  action: string,
+  resourceArn: string,
+  context: RequestContext = EMPTY_CONTEXT,
+): RequestDecision {
   let allowed = false;
-  for (const statement of compile(policy)) {
+  let dependsOnRequest = false;
+  for (const statement of compile(policy).statements) {
     if (!applies(statement, action, resourceArn)) continue;
-    if (statement.deny) return 'explicit-deny';
+    if (statement.conditions) {
+      dependsOnRequest = true;
+      if (!statement.conditions.holds(context, statement.deny ? 'Deny' : 'Allow')) continue;
+    }
+    if (statement.deny) return { decision: 'explicit-deny', dependsOnRequest };
     allowed = true;
   }
-  return allowed ? 'allow' : 'implicit-deny';
+  return { decision: allowed ? 'allow' : 'implicit-deny', dependsOnRequest };
+}
+
+/** The decision alone; a policy with conditions is judged against `context` (none: every key absent). */
+export function evaluate(
+  policy: readonly PolicyStatement[],
+  action: string,
+  resourceArn: string,
+  context?: RequestContext,
+): Decision {
+  return evaluateRequest(policy, action, resourceArn, context).decision;
+}
+
+/** The condition keys a policy's statements read, lower-cased (empty for a policy without conditions). */
+export function conditionKeysOf(policy: readonly PolicyStatement[]): ReadonlySet<string> {
+  return compile(policy).conditionKeys;
 }

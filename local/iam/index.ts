@@ -1,2 +1,10 @@
 export * from './arns';
-export { type Decision, evaluate } from './evaluate';
+export {
+  type ConditionBlock,
+  type ContextValue,
+  compileConditions,
+  contextOf,
+  type RequestContext,
+  unsupportedOperators,
+} from './conditions';
+export { conditionKeysOf, type Decision, evaluate, evaluateRequest } from './evaluate';

@@ -16,6 +16,12 @@ export interface PolicyStatement {
   /** ARNs, wildcards allowed; absent when the statement uses NotResource. */
   readonly resources?: readonly string[];
   readonly notResources?: readonly string[];
+  /**
+   * The statement's Condition element: operator (e.g. 'StringEquals', 'ForAnyValue:StringLike',
+   * 'DateLessThanIfExists') -> condition key -> values, every value a string. Absent or empty:
+   * the statement applies unconditionally.
+   */
+  readonly conditions?: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
 }
 
 /** A Lambda function as the template declares it, resolved for the local account and region. */
