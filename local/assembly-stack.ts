@@ -39,6 +39,7 @@ import {
 import { ConnectionPool } from './connection-pool';
 import { lockDataDir } from './data-lock';
 import { attachGateway, type Gateway, type RouteTarget } from './gateway';
+import { runMockIntegration } from './gateway/mock-integration';
 import { handleManagementRequest, type ManagementCall, type ManagementRefusal } from './management-api';
 import { createFunctionRuntime, type LocalFunctionRuntime } from './runtime';
 import type { InvokeResult } from './runtime/contract';
@@ -339,10 +340,21 @@ async function start(
     const routes: Record<string, RouteTarget> = {};
     let connectAuthorizer: Parameters<typeof attachGateway>[0]['connectAuthorizer'];
     for (const route of api.description.routes) {
+      if ('mock' in route) {
+        const mock = route.mock;
+        // Errors are thrown from the handler: the gateway logs them and answers as AWS does.
+        routes[route.routeKey] = {
+          name: `MOCK ${mock.logicalId}`,
+          twoWay: route.twoWay,
+          handler: async (event) => runMockIntegration(mock, event),
+        };
+        continue;
+      }
+      const functionId = route.functionId;
       routes[route.routeKey] = {
-        name: nameOf.get(route.functionId) ?? route.functionId,
+        name: nameOf.get(functionId) ?? functionId,
         twoWay: route.twoWay,
-        invoke: (event) => invoke(route.functionId, event),
+        invoke: (event) => invoke(functionId, event),
       };
       if (route.authorizer && route.routeKey === '$connect') {
         const authorizer = route.authorizer;

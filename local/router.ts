@@ -79,10 +79,15 @@ function fieldAt(document: unknown, path: readonly string[]): string | undefined
   return typeof value === 'string' ? value : undefined;
 }
 
-/** The key the expression yields for a message body, or undefined when a variable has no value. */
+/**
+ * The key the expression yields for a message body, or undefined when a variable has no value.
+ * `variables` gives values to variables other than `request.body.*` (e.g.
+ * `integration.response.statuscode` in an integration response's template selection).
+ */
 export function evaluateSelectionExpression(
   expression: SelectionExpression,
   body: string,
+  variables: Readonly<Record<string, string>> = {},
 ): string | undefined {
   let document: unknown;
   if (expression.readsBody) {
@@ -99,7 +104,12 @@ export function evaluateSelectionExpression(
       const value = fieldAt(document, part.bodyPath);
       if (value === undefined) return undefined;
       key += value;
-    } else return undefined; // a variable that has no value for a message (e.g. $context.*)
+    } else {
+      // A variable that has no value for a message (e.g. $context.*) unless the caller gives one.
+      const value = Object.hasOwn(variables, part.other) ? variables[part.other] : undefined;
+      if (value === undefined) return undefined;
+      key += value;
+    }
   }
   return key;
 }

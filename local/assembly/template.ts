@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { IntegrationResponseSpec, MockIntegrationSpec } from '../gateway/mock-integration';
 import type { FunctionDefinition, PolicyStatement } from '../runtime/contract';
 import { conditionHolds, type IntrinsicContext, resolve, TemplateError } from './intrinsics';
 import type { StackArtifact } from './manifest';
@@ -47,15 +48,25 @@ export interface AuthorizerDescription {
   readonly identitySources: readonly string[];
 }
 
-export interface RouteDescription {
+interface RouteBase {
   readonly routeKey: string;
   readonly logicalId: string;
-  /** The function the AWS_PROXY integration calls. */
-  readonly functionId: string;
-  /** A RouteResponse exists: the function's result `body` goes back to the caller. */
+  /** A RouteResponse exists: the integration's result `body` goes back to the caller. */
   readonly twoWay: boolean;
   readonly authorizer?: AuthorizerDescription;
 }
+
+export interface LambdaRouteDescription extends RouteBase {
+  /** The function the AWS_PROXY integration calls. */
+  readonly functionId: string;
+}
+
+export interface MockRouteDescription extends RouteBase {
+  /** A MOCK integration with its integration responses, answered by the gateway. */
+  readonly mock: MockIntegrationSpec;
+}
+
+export type RouteDescription = LambdaRouteDescription | MockRouteDescription;
 
 export interface Throttle {
   readonly rateLimit?: number;
@@ -482,7 +493,11 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
 
   // APIs and their parts, keyed by the ids their Refs yield (routes may be in other stacks).
   const apis = new Map<string, { state: StackState; logicalId: string; props: Record<string, unknown> }>();
-  const integrations = new Map<string, { functionId?: string; type: string }>();
+  const integrations = new Map<
+    string,
+    { functionId?: string; type: string; logicalId: string; props: Record<string, unknown> }
+  >();
+  const integrationResponses = new Map<string, IntegrationResponseSpec[]>();
   const authorizers = new Map<string, AuthorizerDescription & { apiId: string; type: string }>();
   const routeResponses = new Set<string>();
   const stagesByApi = new Map<string, StageDescription[]>();
@@ -505,7 +520,25 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
           break;
         case 'AWS::ApiGatewayV2::Integration': {
           const functionId = functionOf(state, raw.IntegrationUri, str(props.IntegrationUri));
-          integrations.set(ref, { type: str(props.IntegrationType), ...(functionId ? { functionId } : {}) });
+          integrations.set(ref, {
+            type: str(props.IntegrationType),
+            logicalId,
+            props,
+            ...(functionId ? { functionId } : {}),
+          });
+          break;
+        }
+        case 'AWS::ApiGatewayV2::IntegrationResponse': {
+          const responses = integrationResponses.get(str(props.IntegrationId)) ?? [];
+          responses.push({
+            logicalId,
+            key: str(props.IntegrationResponseKey),
+            responseTemplates: stringMap(props.ResponseTemplates),
+            ...(typeof props.TemplateSelectionExpression === 'string'
+              ? { templateSelectionExpression: props.TemplateSelectionExpression }
+              : {}),
+          });
+          integrationResponses.set(str(props.IntegrationId), responses);
           break;
         }
         case 'AWS::ApiGatewayV2::Authorizer': {
@@ -558,6 +591,8 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
   }
 
   const routesByApi = new Map<string, RouteDescription[]>();
+  // Integrations whose integration responses the gateway applies (MOCK routes of a served API).
+  const mockIntegrations = new Set<string>();
   for (const state of states) {
     for (const [logicalId, resource] of Object.entries(state.resources)) {
       if (!state.exists(logicalId) || resource.Type !== 'AWS::ApiGatewayV2::Route') continue;
@@ -567,6 +602,36 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
       const integration = integrations.get(target.replace(/^integrations\//, ''));
       const stackName = state.artifact.stackName;
       if (!apis.has(apiId)) continue; // routes of an API that is not served are listed with it
+      const twoWay = routeResponses.has(str(state.ctx.ref(logicalId)));
+      if (integration?.type === 'MOCK') {
+        const integrationId = target.replace(/^integrations\//, '');
+        const p = integration.props;
+        mockIntegrations.add(integrationId);
+        const routes = routesByApi.get(apiId) ?? [];
+        routes.push({
+          routeKey: str(props.RouteKey),
+          logicalId,
+          twoWay,
+          mock: {
+            logicalId: integration.logicalId,
+            requestTemplates: stringMap(p.RequestTemplates),
+            responses: integrationResponses.get(integrationId) ?? [],
+            ...(typeof p.TemplateSelectionExpression === 'string'
+              ? { templateSelectionExpression: p.TemplateSelectionExpression }
+              : {}),
+            ...(typeof p.PassthroughBehavior === 'string'
+              ? { passthroughBehavior: p.PassthroughBehavior }
+              : {}),
+          },
+        });
+        routesByApi.set(apiId, routes);
+        if (props.AuthorizationType === 'CUSTOM' || props.AuthorizationType === 'AWS_IAM') {
+          warnings.push(
+            `${stackName}/${logicalId}: authorization on the MOCK route ${str(props.RouteKey)} is not checked locally`,
+          );
+        }
+        continue;
+      }
       if (!integration?.functionId || integration.type !== 'AWS_PROXY') {
         notRun.push({
           stackName,
@@ -576,7 +641,7 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
             ? `route ${str(props.RouteKey)}: no integration the local stack can run`
             : integration.type === 'AWS_PROXY'
               ? `route ${str(props.RouteKey)}: its Lambda function is not one the local stack runs (listed above, or outside the assembly)`
-              : `route ${str(props.RouteKey)}: ${integration.type} integrations are not run (AWS_PROXY to a Lambda function only)`,
+              : `route ${str(props.RouteKey)}: ${integration.type} integrations are not run (AWS_PROXY to a Lambda function, and MOCK, only)`,
         });
         continue;
       }
@@ -604,7 +669,7 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
         routeKey: str(props.RouteKey),
         logicalId,
         functionId: integration.functionId,
-        twoWay: routeResponses.has(str(state.ctx.ref(logicalId))),
+        twoWay,
         ...(authorizer ? { authorizer } : {}),
       });
       routesByApi.set(apiId, routes);
@@ -748,7 +813,10 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
             skip('only REQUEST authorizers backed by a function of this app are run');
           break;
         case 'AWS::ApiGatewayV2::IntegrationResponse':
-          skip('integration responses are not applied (the function result is returned as is)');
+          if (!mockIntegrations.has(str(props().IntegrationId)))
+            skip(
+              'applied to MOCK integrations only (an AWS_PROXY result is returned as is, as on AWS; other integrations are not run)',
+            );
           break;
         default:
           if (!REPRESENTED[resource.Type])
@@ -776,6 +844,14 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
     notRun,
     warnings: [...new Set(warnings)],
   };
+}
+
+/** A template map (`RequestTemplates`, `ResponseTemplates`): its string values. */
+function stringMap(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof value !== 'object' || value === null) return out;
+  for (const [key, entry] of Object.entries(value)) if (typeof entry === 'string') out[key] = entry;
+  return out;
 }
 
 function secretName(state: StackState, logicalId: string): string {

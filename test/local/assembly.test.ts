@@ -253,7 +253,8 @@ function writeAssembly(root: string): void {
       },
       MockIntegration: {
         Type: 'AWS::ApiGatewayV2::Integration',
-        Properties: { ApiId: { Ref: 'Api' }, IntegrationType: 'MOCK' },
+        // An HTTP integration (MOCK routes are answered by the gateway: test/local/gateway-mock.test.ts).
+        Properties: { ApiId: { Ref: 'Api' }, IntegrationType: 'HTTP' },
       },
       PythonIntegration: {
         Type: 'AWS::ApiGatewayV2::Integration',
@@ -476,7 +477,7 @@ describe('manifest and template reader', () => {
     // Each says why: a route to a function that is not run names that, not its integration type.
     const reasons = Object.fromEntries(read().notRun.map((n) => [n.logicalId, n.reason]));
     expect(reasons.MockRoute).toBe(
-      'route mock: MOCK integrations are not run (AWS_PROXY to a Lambda function only)',
+      'route mock: HTTP integrations are not run (AWS_PROXY to a Lambda function, and MOCK, only)',
     );
     expect(reasons.PythonRoute).toMatch(/^route py: its Lambda function is not one the local stack runs/);
   });

@@ -33,7 +33,7 @@ describe('foreign app: CDK Stage with two stacks, ESM and inline CommonJS handle
     expect(stack.apis).toHaveLength(1);
     expect(stack.apis[0]?.managementEndpoint).toMatch(/\/beta$/);
     expect([...(stack.apis[0]?.routes ?? [])].sort()).toEqual(
-      ['$connect', '$default', '$disconnect', 'roster (two-way)', 'say'].sort(),
+      ['$connect', '$default', '$disconnect', 'ping (two-way)', 'roster (two-way)', 'say'].sort(),
     );
   });
 
@@ -73,5 +73,13 @@ describe('foreign app: CDK Stage with two stacks, ESM and inline CommonJS handle
     });
     ada.send('not json at all');
     expect(JSON.parse(await ada.next(10_000))).toMatchObject({ received: 'not json at all' });
+  });
+
+  it('answers the MOCK ping from its integration response template', async () => {
+    const ada = await join('lobby', 'ada');
+    ada.send({ action: 'ping', data: { n: 1 } });
+    const pong = JSON.parse(await ada.next(10_000)) as { pong: boolean; connectionId: string; echo: unknown };
+    expect(pong).toMatchObject({ pong: true, echo: { n: 1 } });
+    expect(pong.connectionId).toMatch(/^[A-Za-z0-9+/]{15}=$/);
   });
 });
