@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type AccountScope, assumedRoleArn } from '../iam/arns';
-import { type Decision, evaluate } from '../iam/evaluate';
+import type { RequestContext } from '../iam/conditions';
+import { conditionKeysOf, type Decision, evaluateRequest } from '../iam/evaluate';
 import type { FunctionDefinition, FunctionIdentity, PolicyStatement } from '../runtime/contract';
 
 /** What the services need to know of a function: a FunctionDefinition fits, plus an optional role name. */
@@ -30,10 +31,19 @@ export interface ServiceCaller extends Pick<FunctionDefinition, 'id' | 'function
 
 export interface RegisteredCaller {
   readonly functionId: string;
+  /** The session ARN refusals name: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION`. */
   readonly principalArn: string;
+  /** `aws:PrincipalArn`: for a role session IAM gives the role's ARN, not the session's. */
+  readonly roleArn: string;
+  /** `lambda:SourceFunctionArn`, which IAM adds to calls made with a function's role credentials. */
+  readonly functionArn: string;
+  /** `aws:TokenIssueTime`: when this function was given its credentials. */
+  readonly tokenIssueTime: string;
   readonly identity: FunctionIdentity;
   policy: readonly PolicyStatement[];
-  /** Decisions already made for this policy, keyed by `action resource`. */
+  /** The lower-cased condition keys the policy reads; empty when no statement has conditions. */
+  conditionKeys: ReadonlySet<string>;
+  /** Decisions already made for this policy that no request context can change, keyed by `action resource`. */
   readonly decisions: Map<string, Decision>;
 }
 
@@ -63,12 +73,18 @@ export class CallerRegistry {
       caller.roleName ?? `${caller.functionName}-role`,
       caller.functionName,
     );
+    const partition = this.scope.partition ?? 'aws';
+    const roleArn = `arn:${partition}:iam::${this.scope.accountId}:role/${caller.roleName ?? `${caller.functionName}-role`}`;
+    const functionArn = `arn:${partition}:lambda:${this.scope.region}:${this.scope.accountId}:function:${caller.functionName}`;
     const existing = this.byFunction.get(caller.id);
     if (existing) {
       const updated: RegisteredCaller = {
         ...existing,
         principalArn,
+        roleArn,
+        functionArn,
         policy: caller.policy,
+        conditionKeys: conditionKeysOf(caller.policy),
         decisions: new Map(),
       };
       this.byFunction.set(caller.id, updated);
@@ -82,8 +98,12 @@ export class CallerRegistry {
     const registered: RegisteredCaller = {
       functionId: caller.id,
       principalArn,
+      roleArn,
+      functionArn,
+      tokenIssueTime: new Date().toISOString(),
       identity,
       policy: caller.policy,
+      conditionKeys: conditionKeysOf(caller.policy),
       decisions: new Map(),
     };
     this.byFunction.set(caller.id, registered);
@@ -95,6 +115,7 @@ export class CallerRegistry {
     const caller = this.byFunction.get(functionId);
     if (!caller) throw new Error(`unknown function '${functionId}': register it first`);
     caller.policy = policy;
+    caller.conditionKeys = conditionKeysOf(policy);
     caller.decisions.clear();
   }
 
@@ -109,11 +130,23 @@ export class CallerRegistry {
   }
 }
 
-export function decide(caller: RegisteredCaller, action: string, resource: string): Decision {
+/**
+ * The decision for one call. Decisions no condition took part in are cached per (action,
+ * resource); one that a statement with conditions applied to is made again for every request,
+ * since the next request's context (keys, time, region) may differ. Roles without conditions keep
+ * the cache for every call.
+ */
+export function decide(
+  caller: RegisteredCaller,
+  action: string,
+  resource: string,
+  context?: RequestContext,
+): Decision {
   const key = `${action} ${resource}`;
   const cached = caller.decisions.get(key);
   if (cached) return cached;
-  const decision = evaluate(caller.policy, action, resource);
+  const { decision, dependsOnRequest } = evaluateRequest(caller.policy, action, resource, context);
+  if (dependsOnRequest) return decision;
   if (caller.decisions.size >= MAX_CACHED_DECISIONS) caller.decisions.clear();
   caller.decisions.set(key, decision);
   return decision;

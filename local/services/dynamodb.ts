@@ -15,6 +15,7 @@
 import {
   Agent,
   request as httpRequest,
+  type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
   type ServerResponse,
@@ -30,6 +31,11 @@ const DYNAMODB_ERROR = 'com.amazonaws.dynamodb.v20120810#';
 export interface IamCheck {
   readonly action: string;
   readonly resource: string;
+  /** The table as the request names it (name or ARN), for the condition keys of DynamoDB checks. */
+  readonly table?: string;
+  readonly index?: string;
+  /** A transaction's item (its Put, Update, Delete or ConditionCheck), whose keys the check covers. */
+  readonly item?: Record<string, unknown>;
 }
 
 const asRecord = (value: unknown): Record<string, unknown> =>
@@ -95,7 +101,11 @@ export function dynamodbChecks(
   switch (operation) {
     case 'BatchGetItem':
     case 'BatchWriteItem':
-      return Object.keys(asRecord(body.RequestItems)).map((name) => ({ action, resource: table(name) }));
+      return Object.keys(asRecord(body.RequestItems)).map((name) => ({
+        action,
+        resource: table(name),
+        table: name,
+      }));
     case 'TransactGetItems':
     case 'TransactWriteItems': {
       const items = Array.isArray(body.TransactItems) ? body.TransactItems : [];
@@ -104,18 +114,214 @@ export function dynamodbChecks(
           action:
             operation === 'TransactGetItems' ? 'dynamodb:GetItem' : (TRANSACT_WRITE_ACTIONS[kind] ?? action),
           resource: table(asRecord(value).TableName),
+          table: String(asRecord(value).TableName),
+          item: asRecord(value),
         })),
       );
     }
     case 'Query':
     case 'Scan':
       if (typeof body.IndexName === 'string' && typeof body.TableName === 'string') {
-        return [{ action, resource: `${table(body.TableName)}/index/${body.IndexName}` }];
+        return [
+          {
+            action,
+            resource: `${table(body.TableName)}/index/${body.IndexName}`,
+            table: body.TableName,
+            index: body.IndexName,
+          },
+        ];
       }
       break;
   }
-  if (typeof body.TableName === 'string') return [{ action, resource: table(body.TableName) }];
+  if (typeof body.TableName === 'string')
+    return [{ action, resource: table(body.TableName), table: body.TableName }];
   return [{ action, resource: '*' }];
+}
+
+/** The partition key attributes of a table and of its indexes, from DescribeTable. */
+export interface KeySchema {
+  readonly partitionKey: string;
+  readonly indexPartitionKeys: ReadonlyMap<string, string>;
+}
+
+const hashKeyOf = (schema: unknown): string | undefined =>
+  (Array.isArray(schema) ? schema : []).map(asRecord).find((element) => element.KeyType === 'HASH')
+    ?.AttributeName as string | undefined;
+
+/** The key schema in a DescribeTable answer; undefined when the answer has none (no such table). */
+export function keySchemaOf(describeTableAnswer: unknown): KeySchema | undefined {
+  const table = asRecord(asRecord(describeTableAnswer).Table);
+  const partitionKey = hashKeyOf(table.KeySchema);
+  if (typeof partitionKey !== 'string') return undefined;
+  const indexPartitionKeys = new Map<string, string>();
+  for (const list of [table.GlobalSecondaryIndexes, table.LocalSecondaryIndexes]) {
+    for (const index of (Array.isArray(list) ? list : []).map(asRecord)) {
+      const key = hashKeyOf(index.KeySchema);
+      if (typeof index.IndexName === 'string' && typeof key === 'string')
+        indexPartitionKeys.set(index.IndexName, key);
+    }
+  }
+  return { partitionKey, indexPartitionKeys };
+}
+
+/** The table name of a check (an ARN in the request names the same table). */
+export const checkTableName = (check: IamCheck): string | undefined =>
+  check.table === undefined ? undefined : tableNameOf(check.table);
+
+/** An attribute value as IAM compares it: strings and numbers as written, binary as base64. */
+const scalarOf = (value: unknown): string | undefined => {
+  const attribute = asRecord(value);
+  for (const type of ['S', 'N', 'B'] as const)
+    if (typeof attribute[type] === 'string') return attribute[type];
+  return undefined;
+};
+
+const unique = (values: readonly (string | undefined)[]): string[] | undefined => {
+  const found = [...new Set(values.filter((value): value is string => value !== undefined))];
+  return found.length > 0 ? found : undefined;
+};
+
+const nameOf = (token: string, body: Record<string, unknown>): string =>
+  token.startsWith('#') ? String(asRecord(body.ExpressionAttributeNames)[token] ?? token) : token;
+
+/** The partition key value a Query asks for: `pk = :v` (either way round) or KeyConditions' EQ. */
+function queriedPartitionValue(body: Record<string, unknown>, partitionKey: string): string | undefined {
+  const legacy = asRecord(asRecord(body.KeyConditions)[partitionKey]);
+  if (legacy.ComparisonOperator === 'EQ' && Array.isArray(legacy.AttributeValueList))
+    return scalarOf(legacy.AttributeValueList[0]);
+  const expression = typeof body.KeyConditionExpression === 'string' ? body.KeyConditionExpression : '';
+  const values = asRecord(body.ExpressionAttributeValues);
+  for (const match of expression.matchAll(/(#?[\w.-]+|:[\w]+)\s*=\s*(#?[\w.-]+|:[\w]+)/g)) {
+    const [left = '', right = ''] = [match[1], match[2]];
+    const [name, value] = left.startsWith(':') ? [right, left] : [left, right];
+    if (value.startsWith(':') && nameOf(name, body) === partitionKey) return scalarOf(values[value]);
+  }
+  return undefined;
+}
+
+/** `dynamodb:LeadingKeys`: the partition key values the request touches on the check's table. */
+function leadingKeys(
+  operation: string,
+  body: Record<string, unknown>,
+  check: IamCheck,
+  schema: KeySchema,
+): string[] | undefined {
+  const key = schema.partitionKey;
+  if (check.item) {
+    return unique([scalarOf(asRecord(check.item.Key)[key] ?? asRecord(check.item.Item)[key])]);
+  }
+  const requests = check.table === undefined ? undefined : asRecord(body.RequestItems)[check.table];
+  switch (operation) {
+    case 'GetItem':
+    case 'DeleteItem':
+    case 'UpdateItem':
+      return unique([scalarOf(asRecord(body.Key)[key])]);
+    case 'PutItem':
+      return unique([scalarOf(asRecord(body.Item)[key])]);
+    case 'Query': {
+      const indexKey = check.index === undefined ? key : schema.indexPartitionKeys.get(check.index);
+      return indexKey === undefined ? undefined : unique([queriedPartitionValue(body, indexKey)]);
+    }
+    case 'BatchGetItem': {
+      const keys = asRecord(requests).Keys;
+      return unique((Array.isArray(keys) ? keys : []).map((item) => scalarOf(asRecord(item)[key])));
+    }
+    case 'BatchWriteItem':
+      return unique(
+        (Array.isArray(requests) ? requests : []).map((request) => {
+          const write = asRecord(request);
+          return scalarOf(
+            asRecord(asRecord(write.PutRequest).Item)[key] ??
+              asRecord(asRecord(write.DeleteRequest).Key)[key],
+          );
+        }),
+      );
+    default:
+      return undefined;
+  }
+}
+
+const UPDATE_CLAUSES = new Set(['set', 'remove', 'add', 'delete']);
+
+/** Top-level attribute names an update expression reads or writes (paths `a.b[0]` count as `a`). */
+function updatedAttributes(expression: string, body: Record<string, unknown>): string[] {
+  const names: string[] = [];
+  for (const match of expression.matchAll(/([.:]?)(#?[A-Za-z_][\w]*)(\s*\()?/g)) {
+    const [, before, token = '', call] = match;
+    if (before || call || UPDATE_CLAUSES.has(token.toLowerCase())) continue;
+    names.push(nameOf(token, body));
+  }
+  return names;
+}
+
+const projected = (holder: Record<string, unknown>, body: Record<string, unknown>): string[] => {
+  const names: string[] = [];
+  if (typeof holder.ProjectionExpression === 'string') {
+    for (const path of holder.ProjectionExpression.split(',')) {
+      const top = /^\s*(#?[^.[\s]+)/.exec(path)?.[1];
+      if (top) names.push(nameOf(top, body));
+    }
+  }
+  if (Array.isArray(holder.AttributesToGet)) names.push(...holder.AttributesToGet.map(String));
+  return names;
+};
+
+/**
+ * `dynamodb:Attributes`: the top-level attribute names the request names: its projection
+ * (ProjectionExpression, AttributesToGet), the attributes a PutItem writes, those an UpdateItem's
+ * UpdateExpression or AttributeUpdates touch. Key-only requests without a projection name none
+ * (the key is absent), as a read of the whole item cannot be limited by attribute.
+ */
+function attributes(operation: string, body: Record<string, unknown>, check: IamCheck): string[] | undefined {
+  const names: string[] = [];
+  const requests = check.table === undefined ? undefined : asRecord(body.RequestItems)[check.table];
+  switch (operation) {
+    case 'PutItem':
+      names.push(...Object.keys(asRecord(body.Item)));
+      break;
+    case 'UpdateItem':
+      if (typeof body.UpdateExpression === 'string')
+        names.push(...updatedAttributes(body.UpdateExpression, body));
+      names.push(...Object.keys(asRecord(body.AttributeUpdates)));
+      break;
+    case 'BatchGetItem':
+      names.push(...projected(asRecord(requests), asRecord(requests)));
+      break;
+    case 'BatchWriteItem':
+      for (const request of Array.isArray(requests) ? requests : [])
+        names.push(...Object.keys(asRecord(asRecord(asRecord(request).PutRequest).Item)));
+      break;
+  }
+  names.push(...projected(body, body));
+  return unique(names);
+}
+
+/**
+ * The DynamoDB condition keys of one check: dynamodb:LeadingKeys (when the table's key schema is
+ * known), dynamodb:Attributes, dynamodb:Select, dynamodb:ReturnValues,
+ * dynamodb:ReturnConsumedCapacity. Other keys are absent.
+ */
+export function dynamodbKey(
+  key: string,
+  operation: string,
+  body: Record<string, unknown>,
+  check: IamCheck,
+  schema: KeySchema | undefined,
+): string | string[] | undefined {
+  switch (key) {
+    case 'dynamodb:leadingkeys':
+      return schema ? leadingKeys(operation, body, check, schema) : undefined;
+    case 'dynamodb:attributes':
+      return attributes(operation, body, check);
+    case 'dynamodb:select':
+      return typeof body.Select === 'string' ? body.Select : undefined;
+    case 'dynamodb:returnvalues':
+      return typeof body.ReturnValues === 'string' ? body.ReturnValues : undefined;
+    case 'dynamodb:returnconsumedcapacity':
+      return typeof body.ReturnConsumedCapacity === 'string' ? body.ReturnConsumedCapacity : undefined;
+    default:
+      return undefined;
+  }
 }
 
 export interface DynamoDbFaults {
@@ -233,8 +439,27 @@ export function refuseUnavailable(res: ServerResponse, operation: string): void 
 /** Where authorized DynamoDB calls go. */
 export interface DynamoDbBackend {
   forward(req: IncomingMessage, body: Buffer, res: ServerResponse): void;
+  /** DescribeTable's answer for a table (the caller's signed headers reused), or undefined on any error. */
+  describeTable(tableName: string, headers: IncomingHttpHeaders): Promise<unknown>;
   close(): void;
 }
+
+const describeHeaders = (headers: IncomingHttpHeaders, body: string): IncomingHttpHeaders => ({
+  authorization: headers.authorization,
+  'x-amz-date': headers['x-amz-date'] ?? new Date().toISOString().replace(/[-:]|\.\d{3}/g, ''),
+  'content-type': PROTOCOL,
+  'x-amz-target': `${DYNAMODB_TARGET_PREFIX}DescribeTable`,
+  'content-length': String(Buffer.byteLength(body)),
+});
+
+const parseAnswer = (status: number, text: string): unknown => {
+  if (status !== 200) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
 
 /**
  * dynalite running in this process: the call is handed to its request handler with the body
@@ -256,6 +481,29 @@ export class InProcessDynalite implements DynamoDbBackend {
       url: req.url,
     });
     this.handler(replay as unknown as IncomingMessage, res);
+  }
+
+  describeTable(tableName: string, headers: IncomingHttpHeaders): Promise<unknown> {
+    const body = JSON.stringify({ TableName: tableName });
+    return new Promise((resolve) => {
+      const replay = Object.assign(Readable.from([Buffer.from(body)], { objectMode: false }), {
+        headers: describeHeaders(headers, body),
+        method: 'POST',
+        url: '/',
+      });
+      // The few members dynalite's handler uses to answer.
+      const answer = {
+        statusCode: 200,
+        contentType: PROTOCOL,
+        setHeader: () => {},
+        end: (text?: string) => resolve(parseAnswer(answer.statusCode, String(text ?? ''))),
+      };
+      try {
+        this.handler(replay as unknown as IncomingMessage, answer as unknown as ServerResponse);
+      } catch {
+        resolve(undefined);
+      }
+    });
   }
 
   close(): void {}
@@ -303,6 +551,32 @@ export class DynaliteForwarder implements DynamoDbBackend {
       );
     });
     upstream.end(body);
+  }
+
+  describeTable(tableName: string, headers: IncomingHttpHeaders): Promise<unknown> {
+    const body = JSON.stringify({ TableName: tableName });
+    return new Promise((resolve) => {
+      const upstream = httpRequest(
+        {
+          agent: this.agent,
+          hostname: this.url.hostname,
+          port: this.url.port,
+          method: 'POST',
+          path: '/',
+          headers: { ...describeHeaders(headers, body), host: this.url.host },
+        },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () =>
+            resolve(parseAnswer(answer.statusCode ?? 500, Buffer.concat(chunks).toString())),
+          );
+          answer.on('error', () => resolve(undefined));
+        },
+      );
+      upstream.on('error', () => resolve(undefined));
+      upstream.end(body);
+    });
   }
 
   close(): void {

@@ -37,6 +37,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AccountScope, accessDeniedMessage, type ConnectionsMethod, connectionsArn } from '../iam/arns';
+import type { RequestContext } from '../iam/conditions';
 import type { Decision } from '../iam/evaluate';
 import type { FunctionIdentity, PolicyStatement } from '../runtime/contract';
 import {
@@ -47,18 +48,23 @@ import {
   type ServiceCaller,
   signedServiceOf,
 } from './callers';
+import { requestContext } from './context';
 import {
+  checkTableName,
   DYNAMODB_PROTOCOL,
   DYNAMODB_TARGET_PREFIX,
   DynaliteForwarder,
   type DynamoDbBackend,
   type DynamoDbFaults,
   dynamodbChecks,
+  dynamodbKey,
   faultsApply,
   type IamCheck,
   InProcessDynalite,
   injectFault,
   isUnavailable,
+  type KeySchema,
+  keySchemaOf,
   refuseUnavailable,
   tableArnsToNames,
   validateFaults,
@@ -205,10 +211,57 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
   const forwarder = dynamoDbBackend(options);
   const counters = { requests: 0, denied: 0, unrecognized: 0, throttled: 0, serverErrors: 0 };
   const onDecision = options.onDecision;
-  const judge = (caller: RegisteredCaller, action: string, resource: string): Decision => {
-    const decision = decide(caller, action, resource);
+  const judge = (
+    caller: RegisteredCaller,
+    action: string,
+    resource: string,
+    context?: RequestContext,
+  ): Decision => {
+    const decision = decide(caller, action, resource, context);
     onDecision?.({ functionId: caller.functionId, action, resource, decision });
     return decision;
+  };
+
+  /**
+   * Key schemas for dynamodb:LeadingKeys, asked of dynalite once per table, and only for callers
+   * whose policy reads that key. A CreateTable, DeleteTable or UpdateTable through this endpoint
+   * forgets the table's entry; one made directly on dynalite (the composition's admin client) is
+   * not seen, so a table recreated there with another partition key keeps the old one here.
+   */
+  const keySchemas = new Map<string, Promise<KeySchema | undefined>>();
+  const keySchemaFor = (tableName: string, req: IncomingMessage): Promise<KeySchema | undefined> => {
+    let found = keySchemas.get(tableName);
+    if (!found) {
+      found = forwarder.describeTable(tableName, req.headers).then((answer) => {
+        const schema = keySchemaOf(answer);
+        if (!schema) keySchemas.delete(tableName);
+        return schema;
+      });
+      keySchemas.set(tableName, found);
+    }
+    return found;
+  };
+
+  /** The context of each DynamoDB check, or undefined when the caller's policy has no conditions. */
+  const dynamodbContexts = async (
+    req: IncomingMessage,
+    caller: RegisteredCaller,
+    operation: string,
+    request: Record<string, unknown>,
+    checks: readonly IamCheck[],
+  ): Promise<(check: IamCheck) => RequestContext> => {
+    const schemas = new Map<string, KeySchema | undefined>();
+    if (caller.conditionKeys.has('dynamodb:leadingkeys')) {
+      for (const check of checks) {
+        const name = checkTableName(check);
+        if (name !== undefined && !schemas.has(name)) schemas.set(name, await keySchemaFor(name, req));
+      }
+    }
+    return (check) => {
+      const name = checkTableName(check);
+      const schema = name === undefined ? undefined : schemas.get(name);
+      return requestContext(scope, caller, (key) => dynamodbKey(key, operation, request, check, schema));
+    };
   };
 
   /** Runs the checks; answers the first refusal and returns false, or returns true. */
@@ -220,9 +273,10 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     deniedType: string,
     messageKey: 'message' | 'Message',
     shownResource?: string,
+    contextOf?: (check: IamCheck) => RequestContext,
   ): boolean => {
     for (const check of checks) {
-      const decision = judge(caller, check.action, check.resource);
+      const decision = judge(caller, check.action, check.resource, contextOf?.(check));
       if (decision === 'allow') continue;
       counters.denied++;
       const message = accessDeniedMessage(
@@ -303,7 +357,30 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         return;
       }
       const checks = dynamodbChecks(scope, operation, request);
-      if (!authorize(res, protocol, caller, checks, `${CORAL}AccessDeniedException`, 'Message')) return;
+      // Roles without conditions (this project's) skip even the await.
+      const contexts =
+        caller.conditionKeys.size === 0
+          ? undefined
+          : await dynamodbContexts(req, caller, operation, request, checks);
+      if (
+        !authorize(
+          res,
+          protocol,
+          caller,
+          checks,
+          `${CORAL}AccessDeniedException`,
+          'Message',
+          undefined,
+          contexts,
+        )
+      )
+        return;
+      if (operation === 'CreateTable' || operation === 'DeleteTable' || operation === 'UpdateTable') {
+        for (const check of checks) {
+          const name = checkTableName(check);
+          if (name !== undefined) keySchemas.delete(name);
+        }
+      }
       if (unavailable) {
         refuseUnavailable(res, operation);
         return;
@@ -325,7 +402,13 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     }
     if (target.startsWith(SECRETS_MANAGER_TARGET_PREFIX)) {
       const { check, shownResource } = secrets.check(operation, request);
-      if (!authorize(res, JSON_1_1, caller, [check], 'AccessDeniedException', 'Message', shownResource))
+      const context =
+        caller.conditionKeys.size === 0
+          ? undefined
+          : () => requestContext(scope, caller, (key) => secrets.conditionKey(key, request));
+      if (
+        !authorize(res, JSON_1_1, caller, [check], 'AccessDeniedException', 'Message', shownResource, context)
+      )
         return;
       const answer = secrets.answer(operation, request);
       if (answer.kind === 'ok') replyJson(res, 200, JSON_1_1, answer.body);
@@ -334,7 +417,10 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     }
     if (target.startsWith(SSM_TARGET_PREFIX)) {
       const checks = parameters.checks(operation, request);
-      if (!authorize(res, JSON_1_1, caller, checks, 'AccessDeniedException', 'message')) return;
+      // SSM adds no condition keys of its own to these reads: the global keys only.
+      const context = caller.conditionKeys.size === 0 ? undefined : () => requestContext(scope, caller);
+      if (!authorize(res, JSON_1_1, caller, checks, 'AccessDeniedException', 'message', undefined, context))
+        return;
       const answer = parameters.answer(operation, request);
       if (answer.kind === 'ok') replyJson(res, 200, JSON_1_1, answer.body);
       else replyError(res, JSON_1_1, 400, answer.type, answer.message);
@@ -410,7 +496,7 @@ function dynamoDbBackend(options: AwsServicesOptions): DynamoDbBackend {
 export function managementAuthorizer(
   scope: AccountScope,
   callers: CallerRegistry,
-  judge: (caller: RegisteredCaller, action: string, resource: string) => Decision,
+  judge: (caller: RegisteredCaller, action: string, resource: string, context?: RequestContext) => Decision,
   counters: { unrecognized: number; denied: number },
 ): AwsServices['authorizeManagementRequest'] {
   return (request, target) => {
@@ -428,7 +514,9 @@ export function managementAuthorizer(
     const method = (request.method ?? 'GET').toUpperCase() as ConnectionsMethod;
     const resource = connectionsArn(scope, target.apiId, target.stage, method, target.connectionId);
     const action = 'execute-api:ManageConnections';
-    const decision = judge(caller, action, resource);
+    // execute-api adds no condition keys of its own to @connections calls: the global keys only.
+    const context = caller.conditionKeys.size === 0 ? undefined : requestContext(scope, caller);
+    const decision = judge(caller, action, resource, context);
     if (decision === 'allow') return { allowed: true, functionId: caller.functionId };
     counters.denied++;
     return managementRefusal('AccessDeniedException', {

@@ -101,6 +101,26 @@ export class SecretsStore {
     return { check: { action, resource }, shownResource: secretId };
   }
 
+  /**
+   * The Secrets Manager condition keys of a request: secretsmanager:SecretId (the secret's ARN
+   * when it exists, which ARN operators compare, else the id as given), secretsmanager:VersionId
+   * and secretsmanager:VersionStage when the request names them. Other keys are absent.
+   */
+  conditionKey(key: string, body: Record<string, unknown>): string | undefined {
+    switch (key) {
+      case 'secretsmanager:secretid': {
+        if (typeof body.SecretId !== 'string') return undefined;
+        return this.find(body.SecretId)?.arn ?? body.SecretId;
+      }
+      case 'secretsmanager:versionid':
+        return typeof body.VersionId === 'string' ? body.VersionId : undefined;
+      case 'secretsmanager:versionstage':
+        return typeof body.VersionStage === 'string' ? body.VersionStage : undefined;
+      default:
+        return undefined;
+    }
+  }
+
   answer(operation: string, body: Record<string, unknown>): ServiceAnswer {
     switch (operation) {
       case 'GetSecretValue': {
