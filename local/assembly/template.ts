@@ -211,6 +211,8 @@ const REPRESENTED: Readonly<Record<string, string>> = {
   'AWS::IAM::Policy': "enforced through the functions' policies",
   'AWS::IAM::ManagedPolicy': "enforced through the functions' policies",
   'AWS::ApiGatewayV2::Deployment': 'routes are served as soon as the stack starts',
+  'AWS::Lambda::Alias': "an alias (or version) runs its function's current code",
+  'AWS::Lambda::Version': "an alias (or version) runs its function's current code",
   'AWS::CDK::Metadata': 'CDK bookkeeping',
 };
 
@@ -486,9 +488,10 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
   const functionOf = (state: StackState, raw: unknown, resolved: string): string | undefined => {
     const logical = referencedResource(raw, state.resources, 'AWS::Lambda::Function');
     if (logical) return functionByLogical.get(`${state.artifact.artifactId}/${logical}`);
-    // Cross-stack or hand-written: match the ARN the URI carries.
-    const arn = /functions\/(arn:[^/]+?)(?::\$LATEST)?\/invocations/.exec(resolved)?.[1] ?? resolved;
-    return functionByArn.get(arn);
+    // Cross-stack, hand-written, or through an alias or version: match the ARN the URI carries,
+    // without its qualifier (`:live`, `:3`, `:$LATEST`).
+    const arn = /functions\/(arn:[^/]+?)\/invocations/.exec(resolved)?.[1] ?? resolved;
+    return functionByArn.get(arn.split(':').slice(0, 7).join(':'));
   };
 
   // APIs and their parts, keyed by the ids their Refs yield (routes may be in other stacks).
@@ -1001,6 +1004,16 @@ function stackState(
           return arnOf(logicalId);
         case 'AWS::SQS::Queue':
           return `https://sqs.${region}.amazonaws.com/${accountId}/${physicalName(logicalId)}`;
+        case 'AWS::Lambda::Alias':
+        case 'AWS::Lambda::Version': {
+          // The qualified ARN; versions are numbered from 1 locally (only one is ever published).
+          const p = props(logicalId);
+          const target = str(p.FunctionName);
+          const functionArn = target.startsWith('arn:')
+            ? target
+            : `arn:aws:lambda:${region}:${accountId}:function:${target}`;
+          return `${functionArn}:${type === 'AWS::Lambda::Alias' ? str(p.Name) : '1'}`;
+        }
         case 'AWS::ApiGatewayV2::Api':
           return shortId(10, stackName, logicalId);
         case 'AWS::ApiGatewayV2::Integration':
@@ -1015,6 +1028,11 @@ function stackState(
     },
     getAtt(logicalId, attribute) {
       const type = resourceOf(logicalId).Type;
+      if (
+        (type === 'AWS::Lambda::Alias' && attribute === 'AliasArn') ||
+        (type === 'AWS::Lambda::Version' && attribute === 'FunctionArn')
+      )
+        return ctx.ref(logicalId);
       if (attribute === 'Arn') return arnOf(logicalId);
       if (type === 'AWS::ApiGatewayV2::Api') {
         const apiId = shortId(10, stackName, logicalId);
@@ -1029,6 +1047,7 @@ function stackState(
       }
       if (type === 'AWS::SSM::Parameter' && (attribute === 'Value' || attribute === 'Type'))
         return props(logicalId)[attribute];
+      if (type === 'AWS::Lambda::Version' && attribute === 'Version') return '1';
       if (type === 'AWS::IAM::Role' && attribute === 'RoleId')
         return `AROA${suffix(17, stackName, logicalId)}`;
       if (attribute === 'Name' || attribute.endsWith('Name')) return physicalName(logicalId);
