@@ -189,6 +189,32 @@ async function materializeCode(fn: LocalFunction): Promise<void> {
   await promisify(execFile)('unzip', ['-q', '-o', fn.code.path, '-d', fn.codeDir]);
 }
 
+/**
+ * The account and region the services and functions run in: the stacks' own when they all agree
+ * (a stack's environment wins over the flags, which only place env-agnostic stacks), since every
+ * ARN in the policies names them and IAM would otherwise refuse each call. Stacks in several
+ * regions or accounts run in the flags' (or the defaults'), with a warning.
+ */
+export function localEnvironment(
+  app: Pick<AppDescription, 'stacks'>,
+  options: Pick<AssemblyStackOptions, 'region' | 'accountId'>,
+  log: (line: string) => void = () => {},
+): { region: string; accountId: string } {
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '000000000000';
+  const regions = [...new Set(app.stacks.map((s) => s.region))];
+  const accounts = [...new Set(app.stacks.map((s) => s.accountId))];
+  if (regions.length > 1 || accounts.length > 1) {
+    log(
+      `the stacks span ${regions.join(', ')} / accounts ${accounts.join(', ')}: AWS calls run in ${region} / ${accountId}, so calls to resources of the others may be refused`,
+    );
+  }
+  return {
+    region: regions.length === 1 ? (regions[0] as string) : region,
+    accountId: accounts.length === 1 ? (accounts[0] as string) : accountId,
+  };
+}
+
 export async function startAssemblyStack(options: AssemblyStackOptions): Promise<RunningAssembly> {
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
@@ -207,15 +233,18 @@ async function start(
   cleanups: (() => Promise<void>)[],
   cleanup: () => Promise<void>,
 ): Promise<RunningAssembly> {
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => {});
-  const app = describeApp(readAssembly(options.assemblyDir), { region, accountId, workDir: options.workDir });
+  const app = describeApp(readAssembly(options.assemblyDir), {
+    region: options.region ?? 'us-east-1',
+    accountId: options.accountId ?? '000000000000',
+    workDir: options.workDir,
+  });
   if (app.apis.length === 0)
     throw new Error(
       `${options.assemblyDir} has no WebSocket API (AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET)`,
     );
+  const { region, accountId } = localEnvironment(app, options, log);
   const regionOfStack = new Map(app.stacks.map((s) => [s.stackName, s.region]));
 
   const functions = app.functions.map((fn) => {

@@ -1,10 +1,12 @@
 /**
  * A third style of app nobody here wrote, run through `--assembly`: a CDK `Stage` (nested
- * assembly) whose API stack imports its table from a data stack (`Fn::ImportValue`), a braced route
- * selection expression, a `beta` stage with throttling, a two-way route, a `$default` route, a
- * MOCK-integrated `ping`, ESM NodejsFunction bundles next to inline CommonJS functions, and only L2
- * grants (one of which the app forgot).
+ * assembly, pinned to account 123456789012 in eu-west-1) whose API stack imports its table from a
+ * data stack (`Fn::ImportValue`), a braced route selection expression, a `beta` stage with
+ * throttling, a two-way route, a `$default` route, a MOCK-integrated `ping`, a route through a
+ * Lambda alias, ESM NodejsFunction bundles next to inline CommonJS functions, and only L2 grants
+ * (one of which the app forgot).
  */
+import { localEnvironment } from '../../local/assembly-stack';
 import { foreignAppAssembly } from '../support/foreign-apps';
 import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
 import { TestClient } from './helpers';
@@ -28,7 +30,7 @@ afterAll(async () => {
 });
 
 describe('foreign app: CDK Stage with two stacks, ESM and inline CommonJS handlers, two-way and MOCK routes', () => {
-  it('serves the API of the nested stage under its stage name with every Lambda route', () => {
+  it('serves the API of the nested stage under its stage name with every route', () => {
     expect(stack.wsUrl).toMatch(/^ws:\/\/localhost:\d+\/beta$/);
     expect(stack.apis).toHaveLength(1);
     expect(stack.apis[0]?.managementEndpoint).toMatch(/\/beta$/);
@@ -81,5 +83,36 @@ describe('foreign app: CDK Stage with two stacks, ESM and inline CommonJS handle
     const pong = JSON.parse(await ada.next(10_000)) as { pong: boolean; connectionId: string; echo: unknown };
     expect(pong).toMatchObject({ pong: true, echo: { n: 1 } });
     expect(pong.connectionId).toMatch(/^[A-Za-z0-9+/]{15}=$/);
+  });
+});
+
+describe('localEnvironment: where the services and functions run', () => {
+  const stacks = (...envs: [string, string][]) => ({
+    stacks: envs.map(([region, accountId], i) => ({
+      artifactId: `S${i}`,
+      stackName: `S${i}`,
+      region,
+      accountId,
+    })),
+  });
+
+  it("takes the stacks' account and region when they all agree, whatever the flags say", () => {
+    const app = stacks(['eu-west-1', '123456789012'], ['eu-west-1', '123456789012']);
+    expect(localEnvironment(app, { region: 'us-east-1' })).toEqual({
+      region: 'eu-west-1',
+      accountId: '123456789012',
+    });
+  });
+
+  it('keeps the flags, and says so, when the stacks span regions or accounts', () => {
+    const lines: string[] = [];
+    const app = stacks(['eu-west-1', '123456789012'], ['us-west-2', '123456789012']);
+    expect(
+      localEnvironment(app, { region: 'ap-south-1', accountId: '111111111111' }, (l) => lines.push(l)),
+    ).toEqual({
+      region: 'ap-south-1',
+      accountId: '123456789012',
+    });
+    expect(lines).toEqual([expect.stringContaining('the stacks span eu-west-1, us-west-2')]);
   });
 });
