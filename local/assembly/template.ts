@@ -8,7 +8,7 @@
  * Pure: JSON in, description out (the only reads are the templates `readAssembly` located).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { IntegrationResponseSpec, MockIntegrationSpec } from '../gateway/mock-integration';
 import type { FunctionDefinition, PolicyStatement } from '../runtime/contract';
@@ -337,16 +337,51 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
   const states: StackState[] = [];
   const outputs: OutputDescription[] = [];
 
-  for (const artifact of stacks) {
-    let template: RawTemplate;
-    try {
-      template = JSON.parse(readFileSync(artifact.templateFile, 'utf8')) as RawTemplate;
-    } catch (error) {
-      throw new TemplateError(
-        `cannot read ${artifact.templateFile}: ${error instanceof Error ? error.message : String(error)}`,
+  // A stack, then its nested stacks (AWS::CloudFormation::Stack, e.g. CDK's NestedStack) as stacks
+  // of their own: parameters from the parent's resource, outputs back through `Outputs.<name>`.
+  // A nested stack is read when first needed (a parent output or a sibling's parameter may ask for
+  // its outputs), else after its parent.
+  const addStack = (
+    artifact: StackArtifact,
+    parameterValues?: Readonly<Record<string, unknown>>,
+    nestingPath: readonly string[] = [],
+  ): StackState => {
+    const template = readTemplate(artifact.templateFile);
+    const nested = new Map<string, StackState>();
+    const nestedState = (logicalId: string): StackState | undefined => {
+      const known = nested.get(logicalId);
+      if (known) return known;
+      const location = nestedTemplateFile(state, logicalId);
+      if (!location) return undefined;
+      const key = `${artifact.artifactId}/${logicalId}`;
+      if (nestingPath.includes(key)) throw new TemplateError(`${key}: nested stacks refer to each other`);
+      const raw = state.resources[logicalId]?.Properties?.Parameters;
+      const child = addStack(
+        {
+          artifactId: key,
+          stackName: generatedName(artifact.stackName, logicalId, 128),
+          templateFile: location,
+          environment: { account: state.accountId, region: state.region },
+          assets: artifact.assets,
+        },
+        (resolve(raw ?? {}, state.ctx) ?? {}) as Record<string, unknown>,
+        [...nestingPath, key],
       );
-    }
-    const state = stackState(artifact, template, options, exportsByName, warnings);
+      nested.set(logicalId, child);
+      return child;
+    };
+    const state = stackState(artifact, template, options, exportsByName, warnings, {
+      ...(parameterValues ? { parameterValues } : {}),
+      nestedOutput: (logicalId, name) => {
+        const child = nestedState(logicalId);
+        const output = child?.template.Outputs?.[name];
+        if (!child || !output) {
+          warnings.push(`${artifact.stackName}: nested stack ${logicalId} has no output ${name}`);
+          return `${logicalId}.Outputs.${name}`;
+        }
+        return resolve(output.Value, child.ctx);
+      },
+    });
     states.push(state);
     for (const [logicalId, output] of Object.entries(template.Outputs ?? {})) {
       if (!conditionHolds(output.Condition, state.ctx)) continue;
@@ -361,7 +396,12 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
         ...(output.Description ? { description: output.Description } : {}),
       });
     }
-  }
+    for (const [logicalId, resource] of Object.entries(state.resources)) {
+      if (resource.Type === 'AWS::CloudFormation::Stack' && state.exists(logicalId)) nestedState(logicalId);
+    }
+    return state;
+  };
+  for (const artifact of stacks) addStack(artifact);
 
   const notRun: NotRun[] = [];
   const functions: LocalFunction[] = [];
@@ -811,6 +851,10 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
         case 'AWS::ApiGatewayV2::Stage':
         case 'AWS::ApiGatewayV2::RouteResponse':
           break; // described above (or listed there when not run)
+        case 'AWS::CloudFormation::Stack':
+          if (!nestedTemplateFile(state, logicalId))
+            skip('a nested stack whose template is not in this assembly (its resources are not run)');
+          break; // read as a stack of its own otherwise
         case 'AWS::ApiGatewayV2::Authorizer':
           if (!authorizers.has(str(state.ctx.ref(logicalId))))
             skip('only REQUEST authorizers backed by a function of this app are run');
@@ -849,6 +893,33 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
   };
 }
 
+function readTemplate(file: string): RawTemplate {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as RawTemplate;
+  } catch (error) {
+    throw new TemplateError(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * The template of a nested stack resource: the asset its `TemplateURL` names (`.../<hash>.json`,
+ * as CDK writes it), or the `aws:asset:path` metadata the CLI adds.
+ */
+function nestedTemplateFile(state: StackState, logicalId: string): string | undefined {
+  const resource = state.resources[logicalId];
+  if (resource?.Type !== 'AWS::CloudFormation::Stack') return undefined;
+  const url = str(resolve(resource.Properties?.TemplateURL, state.ctx));
+  const hash = /([^/]+?)(?:\.json)?$/.exec(url)?.[1];
+  const fromAssets = hash ? state.artifact.assets.get(hash) : undefined;
+  if (fromAssets && existsSync(fromAssets)) return fromAssets;
+  const metadataPath = resource.Metadata?.['aws:asset:path'];
+  if (typeof metadataPath === 'string') {
+    const candidate = path.resolve(path.dirname(state.artifact.templateFile), metadataPath);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
 /** A template map (`RequestTemplates`, `ResponseTemplates`): its string values. */
 function stringMap(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
@@ -884,12 +955,20 @@ function codeSource(
     : { kind: 'folder', path: location };
 }
 
+interface NestingHooks {
+  /** Values for the template's parameters (a nested stack's, from its parent's resource). */
+  readonly parameterValues?: Readonly<Record<string, unknown>>;
+  /** `Fn::GetAtt [NestedStack, Outputs.<name>]`. */
+  readonly nestedOutput: (logicalId: string, name: string) => unknown;
+}
+
 function stackState(
   artifact: StackArtifact,
   template: RawTemplate,
   options: ReadOptions,
   imports: ReadonlyMap<string, unknown>,
   warnings: string[],
+  hooks: NestingHooks,
 ): StackState {
   const region = artifact.environment.region ?? options.region;
   const accountId = artifact.environment.account ?? options.accountId;
@@ -897,7 +976,11 @@ function stackState(
   const stackName = artifact.stackName;
   const parameters: Record<string, unknown> = {};
   for (const [name, parameter] of Object.entries(template.Parameters ?? {})) {
-    if (parameter.Default !== undefined) {
+    const given = hooks.parameterValues?.[name];
+    if (given !== undefined) {
+      const isList = str(parameter.Type).startsWith('List<') || parameter.Type === 'CommaDelimitedList';
+      parameters[name] = isList && typeof given === 'string' ? given.split(',') : given;
+    } else if (parameter.Default !== undefined) {
       parameters[name] =
         str(parameter.Type).startsWith('List<') || parameter.Type === 'CommaDelimitedList'
           ? str(parameter.Default).split(',')
@@ -1004,6 +1087,8 @@ function stackState(
           return arnOf(logicalId);
         case 'AWS::SQS::Queue':
           return `https://sqs.${region}.amazonaws.com/${accountId}/${physicalName(logicalId)}`;
+        case 'AWS::CloudFormation::Stack':
+          return `arn:aws:cloudformation:${region}:${accountId}:stack/${generatedName(stackName, logicalId, 128)}/${shortId(8, stackName, logicalId)}-0000-0000-0000-${shortId(12, stackName, logicalId, 'id')}`;
         case 'AWS::Lambda::Alias':
         case 'AWS::Lambda::Version': {
           // The qualified ARN; versions are numbered from 1 locally (only one is ever published).
@@ -1048,6 +1133,8 @@ function stackState(
       if (type === 'AWS::SSM::Parameter' && (attribute === 'Value' || attribute === 'Type'))
         return props(logicalId)[attribute];
       if (type === 'AWS::Lambda::Version' && attribute === 'Version') return '1';
+      if (type === 'AWS::CloudFormation::Stack' && attribute.startsWith('Outputs.'))
+        return hooks.nestedOutput(logicalId, attribute.slice('Outputs.'.length));
       if (type === 'AWS::IAM::Role' && attribute === 'RoleId')
         return `AROA${suffix(17, stackName, logicalId)}`;
       if (attribute === 'Name' || attribute.endsWith('Name')) return physicalName(logicalId);

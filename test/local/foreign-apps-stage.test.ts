@@ -4,7 +4,9 @@
  * data stack (`Fn::ImportValue`), a braced route selection expression, a `beta` stage with
  * throttling, a two-way route, a `$default` route, a MOCK-integrated `ping`, a route through a
  * Lambda alias, ESM NodejsFunction bundles next to inline CommonJS functions, and only L2 grants
- * (one of which the app forgot).
+ * (one of which the app forgot). And a fourth style: one stack whose WebSocket part is a CDK
+ * `NestedStack` (a template of its own, parameters from the parent, outputs back), with a plain
+ * CommonJS asset folder behind a two-way `$default` and no `$connect` route.
  */
 import { localEnvironment } from '../../local/assembly-stack';
 import { foreignAppAssembly } from '../support/foreign-apps';
@@ -20,16 +22,19 @@ async function join(room: string, name: string): Promise<TestClient> {
   return client;
 }
 
-beforeAll(async () => {
-  stack = await startLocalStackProcess({ assembly: await foreignAppAssembly('l2-stage-twoway') });
-}, 120_000);
-
-afterAll(async () => {
+afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.dispose()));
-  await stack?.stop();
 });
 
 describe('foreign app: CDK Stage with two stacks, ESM and inline CommonJS handlers, two-way and MOCK routes', () => {
+  beforeAll(async () => {
+    stack = await startLocalStackProcess({ assembly: await foreignAppAssembly('l2-stage-twoway') });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
   it('serves the API of the nested stage under its stage name with every route', () => {
     expect(stack.wsUrl).toMatch(/^ws:\/\/localhost:\d+\/beta$/);
     expect(stack.apis).toHaveLength(1);
@@ -83,6 +88,29 @@ describe('foreign app: CDK Stage with two stacks, ESM and inline CommonJS handle
     const pong = JSON.parse(await ada.next(10_000)) as { pong: boolean; connectionId: string; echo: unknown };
     expect(pong).toMatchObject({ pong: true, echo: { n: 1 } });
     expect(pong.connectionId).toMatch(/^[A-Za-z0-9+/]{15}=$/);
+  });
+});
+
+describe('foreign app: the WebSocket API in a NestedStack, CommonJS asset folder, no $connect route', () => {
+  let nested: LocalStackProcess;
+
+  beforeAll(async () => {
+    nested = await startLocalStackProcess({ assembly: await foreignAppAssembly('l2-nested-stack') });
+  }, 120_000);
+
+  afterAll(async () => {
+    await nested?.stop();
+  });
+
+  it("serves the nested stack's API and writes to the parent's table through the parameters", async () => {
+    expect(nested.wsUrl).toMatch(/\/dev$/);
+    expect(nested.apis.map((a) => a.routes)).toEqual([['$default (two-way)']]);
+    const client = await TestClient.open(nested.wsUrl);
+    clients.push(client);
+    client.send({ add: 'buy milk' });
+    expect(JSON.parse(await client.next(10_000))).toEqual({ notes: ['buy milk'] });
+    client.send({ add: 'call mum' });
+    expect(JSON.parse(await client.next(10_000))).toEqual({ notes: ['buy milk', 'call mum'] });
   });
 });
 
