@@ -341,6 +341,25 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
   // of their own: parameters from the parent's resource, outputs back through `Outputs.<name>`.
   // A nested stack is read when first needed (a parent output or a sibling's parameter may ask for
   // its outputs), else after its parent.
+  // SSM parameters the app defines, looked up by name among the stacks read so far.
+  const lookingUp = new Set<string>();
+  const ssmParameterValue = (name: string): string | undefined => {
+    if (lookingUp.has(name)) return undefined;
+    lookingUp.add(name);
+    try {
+      for (const state of states) {
+        for (const [logicalId, resource] of Object.entries(state.resources)) {
+          if (resource.Type !== 'AWS::SSM::Parameter' || !state.exists(logicalId)) continue;
+          if (state.physicalName(logicalId) !== name) continue;
+          const value = state.props(logicalId).Value;
+          return Array.isArray(value) ? value.join(',') : str(value);
+        }
+      }
+      return undefined;
+    } finally {
+      lookingUp.delete(name);
+    }
+  };
   const addStack = (
     artifact: StackArtifact,
     parameterValues?: Readonly<Record<string, unknown>>,
@@ -372,6 +391,7 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
     };
     const state = stackState(artifact, template, options, exportsByName, warnings, {
       ...(parameterValues ? { parameterValues } : {}),
+      ssmParameter: ssmParameterValue,
       nestedOutput: (logicalId, name) => {
         const child = nestedState(logicalId);
         const output = child?.template.Outputs?.[name];
@@ -646,6 +666,11 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
       const stackName = state.artifact.stackName;
       if (!apis.has(apiId)) continue; // routes of an API that is not served are listed with it
       const twoWay = routeResponses.has(str(state.ctx.ref(logicalId)));
+      if (props.ApiKeyRequired === true || props.ApiKeyRequired === 'true') {
+        warnings.push(
+          `${stackName}/${logicalId}: route ${str(props.RouteKey)} requires an API key, which is not checked locally`,
+        );
+      }
       if (integration?.type === 'MOCK') {
         const integrationId = target.replace(/^integrations\//, '');
         const p = integration.props;
@@ -882,7 +907,16 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
       accountId: s.accountId,
     })),
     apis: apiDescriptions,
-    functions,
+    // Dynamic references in the environment resolve now that every secret and parameter is known.
+    functions: functions.map((fn) => {
+      const environment: Record<string, string> = {};
+      for (const [name, value] of Object.entries(fn.environment)) {
+        environment[name] = resolveDynamicReferences(value, secrets, parameters, (why) =>
+          warnings.push(`${fn.id}: ${name}: ${why}`),
+        );
+      }
+      return { ...fn, environment };
+    }),
     tables,
     schedules,
     secrets,
@@ -891,6 +925,51 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
     notRun,
     warnings: [...new Set(warnings)],
   };
+}
+
+/**
+ * CloudFormation's dynamic references (`{{resolve:ssm:name}}`, `{{resolve:ssm-secure:name}}`,
+ * `{{resolve:secretsmanager:id:SecretString:key::}}`, as CDK writes `secretValueFromJson(...)`
+ * or an SSM value), from the secrets and parameters the app defines. One it cannot resolve stays
+ * as written, with a warning.
+ */
+export function resolveDynamicReferences(
+  value: string,
+  secrets: readonly Pick<SecretDescription, 'name' | 'arn' | 'value'>[],
+  parameters: readonly Pick<ParameterDescription, 'name' | 'value'>[],
+  warn: (why: string) => void,
+): string {
+  return value.replace(
+    /\{\{resolve:(ssm|ssm-secure|secretsmanager):([^}]*)\}\}/g,
+    (whole, service, reference) => {
+      const spec = String(reference);
+      if (service !== 'secretsmanager') {
+        const name = spec.replace(/:\d+$/, '');
+        const parameter = parameters.find((p) => p.name === name || p.name === `/${name}`);
+        if (parameter) return parameter.value;
+        warn(`SSM parameter ${name} is not defined by this app; ${whole} is left as written`);
+        return whole;
+      }
+      const parts = spec.split(':');
+      // An ARN holds seven colon-separated parts (arn:aws:secretsmanager:region:account:secret:name).
+      const id = spec.startsWith('arn:') ? parts.slice(0, 7).join(':') : (parts[0] ?? '');
+      const [kind, jsonKey] = spec.startsWith('arn:') ? parts.slice(7) : parts.slice(1);
+      const secret = secrets.find((s) => s.arn === id || s.name === id);
+      if (!secret) {
+        warn(`secret ${id} is not defined by this app; ${whole} is left as written`);
+        return whole;
+      }
+      if ((kind ?? 'SecretString') !== 'SecretString' || !jsonKey) return secret.value;
+      try {
+        const field = (JSON.parse(secret.value) as Record<string, unknown>)[jsonKey];
+        if (field !== undefined) return typeof field === 'string' ? field : JSON.stringify(field);
+      } catch {
+        // not JSON: reported below
+      }
+      warn(`secret ${id} has no JSON key ${jsonKey}; ${whole} is left as written`);
+      return whole;
+    },
+  );
 }
 
 function readTemplate(file: string): RawTemplate {
@@ -960,6 +1039,8 @@ interface NestingHooks {
   readonly parameterValues?: Readonly<Record<string, unknown>>;
   /** `Fn::GetAtt [NestedStack, Outputs.<name>]`. */
   readonly nestedOutput: (logicalId: string, name: string) => unknown;
+  /** The value of an SSM parameter the app defines, by name (for SSM-typed template parameters). */
+  readonly ssmParameter: (name: string) => string | undefined;
 }
 
 function stackState(
@@ -980,6 +1061,29 @@ function stackState(
     if (given !== undefined) {
       const isList = str(parameter.Type).startsWith('List<') || parameter.Type === 'CommaDelimitedList';
       parameters[name] = isList && typeof given === 'string' ? given.split(',') : given;
+    } else if (
+      parameter.Default !== undefined &&
+      str(parameter.Type).startsWith('AWS::SSM::Parameter::Value<')
+    ) {
+      // CDK's valueForStringParameter: CloudFormation reads the named SSM parameter at deploy.
+      // Resolved when first used, since the parameter may be defined by a stack read later.
+      const parameterName = str(parameter.Default);
+      let value: unknown;
+      Object.defineProperty(parameters, name, {
+        enumerable: true,
+        get: () => {
+          if (value !== undefined) return value;
+          const found = hooks.ssmParameter(parameterName);
+          if (found === undefined) {
+            warnings.push(
+              `${stackName}: parameter ${name} reads SSM parameter ${parameterName}, which this app does not define; its name stands in for the value`,
+            );
+            return parameterName;
+          }
+          value = str(parameter.Type).includes('List<') ? found.split(',') : found;
+          return value;
+        },
+      });
     } else if (parameter.Default !== undefined) {
       parameters[name] =
         str(parameter.Type).startsWith('List<') || parameter.Type === 'CommaDelimitedList'

@@ -1,0 +1,244 @@
+/**
+ * What foreign apps use that the project's own does not, in the template reader: nested stacks
+ * (AWS::CloudFormation::Stack, CDK's NestedStack: the template found through the asset its
+ * TemplateURL names, parameters from the parent's resource, outputs back through
+ * `Fn::GetAtt [Nested, Outputs.X]`, one whose template is missing listed as not run); SSM-typed
+ * template parameters (`valueForStringParameter`); dynamic references (`{{resolve:...}}`) in a
+ * function's environment; routes that require an API key.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { readAssembly } from '../../local/assembly/manifest';
+import { describeApp, resolveDynamicReferences } from '../../local/assembly/template';
+
+let root: string;
+
+beforeAll(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'nested-assembly-'));
+  const write = (file: string, value: unknown) => writeFileSync(path.join(root, file), JSON.stringify(value));
+  const templateUrl = (hash: string) => ({
+    'Fn::Join': [
+      '',
+      ['https://s3.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, `/bucket/${hash}.json`],
+    ],
+  });
+  write('manifest.json', {
+    version: '55.0.0',
+    artifacts: {
+      'Parent.assets': { type: 'cdk:asset-manifest', properties: { file: 'Parent.assets.json' } },
+      Parent: {
+        type: 'aws:cloudformation:stack',
+        environment: 'aws://unknown-account/unknown-region',
+        properties: { templateFile: 'Parent.template.json', stackName: 'Parent' },
+        dependencies: ['Parent.assets'],
+      },
+    },
+  });
+  write('Parent.assets.json', {
+    version: '55.0.0',
+    files: { nestedhash: { source: { path: 'ParentChild.nested.template.json', packaging: 'file' } } },
+  });
+  write('Parent.template.json', {
+    Resources: {
+      Notes: {
+        Type: 'AWS::DynamoDB::Table',
+        Properties: {
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        },
+      },
+      Child: {
+        Type: 'AWS::CloudFormation::Stack',
+        Properties: {
+          TemplateURL: templateUrl('nestedhash'),
+          Parameters: { NotesName: { Ref: 'Notes' }, NotesArn: { 'Fn::GetAtt': ['Notes', 'Arn'] } },
+        },
+      },
+      Elsewhere: {
+        Type: 'AWS::CloudFormation::Stack',
+        Properties: { TemplateURL: templateUrl('unknownhash') },
+      },
+    },
+    Outputs: { HandlerName: { Value: { 'Fn::GetAtt': ['Child', 'Outputs.HandlerName'] } } },
+  });
+  write('ParentChild.nested.template.json', {
+    Parameters: { NotesName: { Type: 'String' }, NotesArn: { Type: 'String' } },
+    Resources: {
+      Handler: {
+        Type: 'AWS::Lambda::Function',
+        Properties: {
+          Runtime: 'nodejs22.x',
+          Handler: 'index.handler',
+          Code: { ZipFile: 'exports.handler = async () => ({ statusCode: 200 });' },
+          Role: 'arn:aws:iam::000000000000:role/handler-role',
+          Environment: { Variables: { NOTES_TABLE: { Ref: 'NotesName' } } },
+        },
+      },
+    },
+    Outputs: { HandlerName: { Value: { Ref: 'Handler' } } },
+  });
+});
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const read = () =>
+  describeApp(readAssembly(root), { region: 'eu-west-1', accountId: '123456789012', workDir: root });
+
+describe('nested stacks', () => {
+  it("reads the nested template as a stack of its own, with the parent's values as parameters", () => {
+    const app = read();
+    const table = app.tables[0];
+    const handler = app.functions.find((fn) => fn.logicalId === 'Handler');
+    expect(app.stacks.map((s) => s.stackName)).toEqual([
+      'Parent',
+      expect.stringMatching(/^Parent-Child-[A-Z0-9]{12}$/),
+    ]);
+    expect(handler?.environment).toEqual({ NOTES_TABLE: table?.tableName });
+    expect(handler?.functionName).toMatch(/^Parent-Child-[A-Z0-9]{12}-Handler-[A-Z0-9]{12}$/);
+    expect(app.stacks[1]).toMatchObject({ region: 'eu-west-1', accountId: '123456789012' });
+  });
+
+  it("resolves the parent's Fn::GetAtt Outputs.X from the nested stack's outputs", () => {
+    const app = read();
+    const handler = app.functions.find((fn) => fn.logicalId === 'Handler');
+    expect(app.outputs.find((o) => o.stackName === 'Parent' && o.logicalId === 'HandlerName')?.value).toBe(
+      handler?.functionName,
+    );
+  });
+
+  it('lists a nested stack whose template is not in the assembly', () => {
+    expect(read().notRun.map((n) => `${n.logicalId}: ${n.reason}`)).toEqual([
+      'Elsewhere: a nested stack whose template is not in this assembly (its resources are not run)',
+    ]);
+  });
+});
+
+describe('SSM-typed parameters, dynamic references and API keys', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'references-assembly-'));
+    const write = (file: string, value: unknown) =>
+      writeFileSync(path.join(dir, file), JSON.stringify(value));
+    write('manifest.json', {
+      version: '55.0.0',
+      artifacts: {
+        Chat: {
+          type: 'aws:cloudformation:stack',
+          environment: 'aws://unknown-account/unknown-region',
+          properties: { templateFile: 'Chat.template.json', stackName: 'Chat' },
+        },
+      },
+    });
+    write('Chat.template.json', {
+      Parameters: {
+        GreetingParam: { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/chat/greeting' },
+        ExternalParam: { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/shared/external' },
+      },
+      Resources: {
+        Greeting: {
+          Type: 'AWS::SSM::Parameter',
+          Properties: { Name: '/chat/greeting', Type: 'String', Value: 'hello' },
+        },
+        ApiKey: {
+          Type: 'AWS::SecretsManager::Secret',
+          Properties: { Name: 'chat-key', SecretString: '{"user":"ada","key":"s3cret","n":7}' },
+        },
+        Echo: {
+          Type: 'AWS::Lambda::Function',
+          Properties: {
+            Runtime: 'nodejs22.x',
+            Handler: 'index.handler',
+            Code: { ZipFile: 'exports.handler = async () => ({ statusCode: 200 });' },
+            Role: 'arn:aws:iam::000000000000:role/echo',
+            Environment: {
+              Variables: {
+                GREETING: { Ref: 'GreetingParam' },
+                EXTERNAL: { Ref: 'ExternalParam' },
+                KEY: {
+                  'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: 'ApiKey' }, ':SecretString:key::}}']],
+                },
+                BY_NAME: '{{resolve:secretsmanager:chat-key:SecretString:n::}}',
+                WHOLE: '{{resolve:secretsmanager:chat-key}}',
+                SSM: 'prefix-{{resolve:ssm:/chat/greeting}}-{{resolve:ssm:/nowhere:3}}',
+              },
+            },
+          },
+        },
+        Api: { Type: 'AWS::ApiGatewayV2::Api', Properties: { Name: 'api', ProtocolType: 'WEBSOCKET' } },
+        Integration: {
+          Type: 'AWS::ApiGatewayV2::Integration',
+          Properties: {
+            ApiId: { Ref: 'Api' },
+            IntegrationType: 'AWS_PROXY',
+            IntegrationUri: {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/',
+                  { 'Fn::GetAtt': ['Echo', 'Arn'] },
+                  '/invocations',
+                ],
+              ],
+            },
+          },
+        },
+        Keyed: {
+          Type: 'AWS::ApiGatewayV2::Route',
+          Properties: {
+            ApiId: { Ref: 'Api' },
+            RouteKey: 'keyed',
+            ApiKeyRequired: true,
+            Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'Integration' }]] },
+          },
+        },
+      },
+    });
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("resolves SSM-typed parameters and dynamic references from the app's own parameters and secrets", () => {
+    const app = describeApp(readAssembly(dir), {
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      workDir: dir,
+    });
+    expect(app.functions[0]?.environment).toEqual({
+      GREETING: 'hello',
+      EXTERNAL: '/shared/external',
+      KEY: 's3cret',
+      BY_NAME: '7',
+      WHOLE: '{"user":"ada","key":"s3cret","n":7}',
+      SSM: 'prefix-hello-{{resolve:ssm:/nowhere:3}}',
+    });
+    expect(app.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('reads SSM parameter /shared/external, which this app does not define'),
+        expect.stringContaining('SSM parameter /nowhere is not defined by this app'),
+        expect.stringContaining('route keyed requires an API key, which is not checked locally'),
+      ]),
+    );
+  });
+
+  it('leaves a reference to an unknown secret or JSON key as written, and says so', () => {
+    const warnings: string[] = [];
+    const secrets = [
+      { name: 'plain', arn: 'arn:aws:secretsmanager:r:1:secret:plain-abc', value: 'not json' },
+    ];
+    const resolveIt = (value: string) =>
+      resolveDynamicReferences(value, secrets, [], (w) => warnings.push(w));
+    expect(resolveIt('{{resolve:secretsmanager:arn:aws:secretsmanager:r:1:secret:plain-abc}}')).toBe(
+      'not json',
+    );
+    expect(resolveIt('{{resolve:secretsmanager:plain:SecretString:field::}}')).toBe(
+      '{{resolve:secretsmanager:plain:SecretString:field::}}',
+    );
+    expect(resolveIt('{{resolve:secretsmanager:other}}')).toBe('{{resolve:secretsmanager:other}}');
+    expect(warnings).toEqual([
+      expect.stringContaining('secret plain has no JSON key field'),
+      expect.stringContaining('secret other is not defined by this app'),
+    ]);
+  });
+});
