@@ -136,6 +136,40 @@ test('policy and fault changes reach the worker in order', async () => {
   reader.destroy();
 });
 
+test('policies with conditions cross into the worker and are evaluated there and in this thread', async () => {
+  services.registerFunction({
+    id: 'App/Tenant',
+    functionName: 'app-tenant',
+    policy: [
+      {
+        effect: 'Allow',
+        actions: ['dynamodb:GetItem'],
+        resources: [tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['a'] } },
+      },
+      {
+        effect: 'Allow',
+        actions: ['execute-api:ManageConnections'],
+        resources: [`arn:aws:execute-api:${REGION}:${ACCOUNT}:api1/*`],
+        conditions: { StringEquals: { 'aws:RequestedRegion': ['us-east-1'] } },
+      },
+    ],
+  });
+  await services.applied();
+  const tenant = client('App/Tenant');
+  const get = (pk: string) => tenant.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: pk } } }));
+  await expect(get('a')).resolves.toMatchObject({ Item: { pk: { S: 'a' } } });
+  await expect(get('b')).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  tenant.destroy();
+  // The local region is eu-west-1: the condition does not hold, so nothing grants the call.
+  const refused = services.authorizeManagementRequest(signed('App/Tenant'), {
+    apiId: 'api1',
+    stage: 'prod',
+    connectionId: 'c1',
+  });
+  expect(refused).toMatchObject({ allowed: false, status: 403 });
+});
+
 test('data on disk survives a stop and a new worker on the same folder', async () => {
   await services.stop();
   services = await start();
