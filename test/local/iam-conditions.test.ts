@@ -5,7 +5,12 @@
  * several keys and values, policy variables; then through evaluate() with Allow and Deny.
  */
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { readAssembly } from '../../local/assembly/manifest';
 import { normalizeStatements } from '../../local/assembly/policies';
+import { describeApp } from '../../local/assembly/template';
 import {
   type ConditionBlock,
   type ContextValue,
@@ -566,4 +571,79 @@ describe('Condition elements read from templates', () => {
     expect(evaluate(read('2008-10-17'), 'x:Y', '*', context)).toBe('implicit-deny');
     expect(evaluate(read('2008-10-17'), 'x:Y', '*', contextOf({ 's:k': '${aws:username}' }))).toBe('allow');
   });
+});
+
+test("a template role's Condition, intrinsics resolved, reaches the function's policy", () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'iam-conditions-'));
+  try {
+    writeFileSync(
+      path.join(root, 'manifest.json'),
+      JSON.stringify({
+        version: '55.0.0',
+        artifacts: {
+          App: {
+            type: 'aws:cloudformation:stack',
+            environment: 'aws://unknown-account/unknown-region',
+            properties: { templateFile: 'App.template.json', stackName: 'App' },
+          },
+        },
+      }),
+    );
+    writeFileSync(
+      path.join(root, 'App.template.json'),
+      JSON.stringify({
+        Resources: {
+          Role: {
+            Type: 'AWS::IAM::Role',
+            Properties: {
+              AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [] },
+              Policies: [
+                {
+                  PolicyName: 'guard',
+                  PolicyDocument: {
+                    Version: '2012-10-17',
+                    Statement: [
+                      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: '*' },
+                      {
+                        Effect: 'Deny',
+                        NotAction: 'iam:*',
+                        Resource: '*',
+                        Condition: { StringNotEquals: { 'aws:RequestedRegion': [{ Ref: 'AWS::Region' }] } },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+          Fn: {
+            Type: 'AWS::Lambda::Function',
+            Properties: {
+              Handler: 'index.handler',
+              Runtime: 'nodejs22.x',
+              Role: { 'Fn::GetAtt': ['Role', 'Arn'] },
+              Code: { ZipFile: 'exports.handler = async () => 1;' },
+            },
+          },
+        },
+      }),
+    );
+    const app = describeApp(readAssembly(root), {
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      workDir: path.join(root, 'work'),
+    });
+    const policy = app.functions[0]?.policy ?? [];
+    expect(policy[1]?.conditions).toEqual({ StringNotEquals: { 'aws:RequestedRegion': ['eu-west-1'] } });
+    expect(app.warnings.join('\n')).not.toMatch(/Condition/);
+    const table = 'arn:aws:dynamodb:eu-west-1:123456789012:table/T';
+    expect(
+      evaluate(policy, 'dynamodb:GetItem', table, contextOf({ 'aws:RequestedRegion': 'eu-west-1' })),
+    ).toBe('allow');
+    expect(
+      evaluate(policy, 'dynamodb:GetItem', table, contextOf({ 'aws:RequestedRegion': 'us-east-1' })),
+    ).toBe('explicit-deny');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
