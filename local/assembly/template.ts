@@ -551,7 +551,7 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
     // Cross-stack, hand-written, or through an alias or version: match the ARN the URI carries,
     // without its qualifier (`:live`, `:3`, `:$LATEST`).
     const arn = /functions\/(arn:[^/]+?)\/invocations/.exec(resolved)?.[1] ?? resolved;
-    return functionByArn.get(arn.split(':').slice(0, 7).join(':'));
+    return functionByArn.get(unqualifiedFunctionArn(arn));
   };
 
   // APIs and their parts, keyed by the ids their Refs yield (routes may be in other stacks).
@@ -812,7 +812,7 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
           }
           const targets: { functionId: string; input?: unknown }[] = [];
           for (const target of list<Record<string, unknown>>(p.Targets)) {
-            const functionId = functionByArn.get(str(target.Arn));
+            const functionId = functionByArn.get(unqualifiedFunctionArn(str(target.Arn)));
             if (!functionId) {
               warnings.push(
                 `${id}: target ${str(target.Arn)} is not a function of this app; it is not invoked`,
@@ -970,6 +970,11 @@ export function resolveDynamicReferences(
       return whole;
     },
   );
+}
+
+/** A function ARN without its qualifier (`:live`, `:3`, `:$LATEST`), as functions are keyed. */
+function unqualifiedFunctionArn(arn: string): string {
+  return arn.split(':').slice(0, 7).join(':');
 }
 
 function readTemplate(file: string): RawTemplate {

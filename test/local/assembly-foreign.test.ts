@@ -166,6 +166,17 @@ describe('SSM-typed parameters, dynamic references and API keys', () => {
             },
           },
         },
+        EchoLive: {
+          Type: 'AWS::Lambda::Alias',
+          Properties: { FunctionName: { Ref: 'Echo' }, FunctionVersion: '1', Name: 'live' },
+        },
+        Every: {
+          Type: 'AWS::Events::Rule',
+          Properties: {
+            ScheduleExpression: 'rate(1 minute)',
+            Targets: [{ Id: 't', Arn: { Ref: 'EchoLive' } }],
+          },
+        },
         Api: { Type: 'AWS::ApiGatewayV2::Api', Properties: { Name: 'api', ProtocolType: 'WEBSOCKET' } },
         Integration: {
           Type: 'AWS::ApiGatewayV2::Integration',
@@ -199,7 +210,7 @@ describe('SSM-typed parameters, dynamic references and API keys', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("resolves SSM-typed parameters and dynamic references from the app's own parameters and secrets", () => {
+  it("resolves SSM-typed parameters and dynamic references from the app's own parameters and secrets, and alias targets", () => {
     const app = describeApp(readAssembly(dir), {
       region: 'eu-west-1',
       accountId: '123456789012',
@@ -213,6 +224,9 @@ describe('SSM-typed parameters, dynamic references and API keys', () => {
       WHOLE: '{"user":"ada","key":"s3cret","n":7}',
       SSM: 'prefix-hello-{{resolve:ssm:/nowhere:3}}',
     });
+    // A schedule targeting the function through an alias runs the function.
+    expect(app.schedules[0]?.targets).toEqual([{ functionId: app.functions[0]?.id }]);
+    expect(app.notRun).toEqual([]);
     expect(app.warnings).toEqual(
       expect.arrayContaining([
         expect.stringContaining('reads SSM parameter /shared/external, which this app does not define'),
