@@ -367,13 +367,16 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
   ): StackState => {
     const template = readTemplate(artifact.templateFile);
     const nested = new Map<string, StackState>();
+    const reading = new Set<string>();
     const nestedState = (logicalId: string): StackState | undefined => {
       const known = nested.get(logicalId);
       if (known) return known;
       const location = nestedTemplateFile(state, logicalId);
       if (!location) return undefined;
       const key = `${artifact.artifactId}/${logicalId}`;
-      if (nestingPath.includes(key)) throw new TemplateError(`${key}: nested stacks refer to each other`);
+      if (reading.has(logicalId) || nestingPath.includes(key))
+        throw new TemplateError(`${key}: nested stacks refer to each other`);
+      reading.add(logicalId);
       const raw = state.resources[logicalId]?.Properties?.Parameters;
       const child = addStack(
         {
@@ -387,6 +390,7 @@ export function describeApp(stacks: readonly StackArtifact[], options: ReadOptio
         [...nestingPath, key],
       );
       nested.set(logicalId, child);
+      reading.delete(logicalId);
       return child;
     };
     const state = stackState(artifact, template, options, exportsByName, warnings, {

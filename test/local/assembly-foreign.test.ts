@@ -114,6 +114,54 @@ describe('nested stacks', () => {
   });
 });
 
+describe('nested stacks that need each other', () => {
+  it('stop the read with a TemplateError instead of recursing', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nested-cycle-'));
+    try {
+      const write = (file: string, value: unknown) =>
+        writeFileSync(path.join(dir, file), JSON.stringify(value));
+      write('manifest.json', {
+        version: '55.0.0',
+        artifacts: {
+          'P.assets': { type: 'cdk:asset-manifest', properties: { file: 'P.assets.json' } },
+          P: {
+            type: 'aws:cloudformation:stack',
+            environment: 'aws://unknown-account/unknown-region',
+            properties: { templateFile: 'P.template.json', stackName: 'P' },
+            dependencies: ['P.assets'],
+          },
+        },
+      });
+      write('P.assets.json', {
+        version: '55.0.0',
+        files: {
+          a: { source: { path: 'A.json', packaging: 'file' } },
+          b: { source: { path: 'B.json', packaging: 'file' } },
+        },
+      });
+      const nestedTemplate = {
+        Parameters: { In: { Type: 'String' } },
+        Outputs: { Out: { Value: { Ref: 'In' } } },
+      };
+      write('A.json', nestedTemplate);
+      write('B.json', nestedTemplate);
+      const stack = (hash: string, other: string) => ({
+        Type: 'AWS::CloudFormation::Stack',
+        Properties: {
+          TemplateURL: `https://s3.amazonaws.com/bucket/${hash}.json`,
+          Parameters: { In: { 'Fn::GetAtt': [other, 'Outputs.Out'] } },
+        },
+      });
+      write('P.template.json', { Resources: { A: stack('a', 'B'), B: stack('b', 'A') } });
+      expect(() =>
+        describeApp(readAssembly(dir), { region: 'us-east-1', accountId: '1', workDir: dir }),
+      ).toThrow(/nested stacks refer to each other/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('SSM-typed parameters, dynamic references and API keys', () => {
   let dir: string;
 
