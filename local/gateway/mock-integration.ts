@@ -88,14 +88,21 @@ function parseOrUndefined(text: string): unknown {
   }
 }
 
-function inputOf(body: string) {
+function inputOf(body: string, event: WebSocketEvent) {
   const document = parseOrUndefined(body);
+  // Only $connect carries headers and a query string; messages have neither.
+  const header = event.headers ?? {};
+  const querystring = event.queryStringParameters ?? {};
   return {
     body,
     json: (path: string) => JSON.stringify(jsonPathValue(document, path) ?? null),
     path: (path: string) => jsonPathValue(document, path),
-    // A message has no headers, query string or path parameters.
-    params: (name?: string) => (name === undefined ? { header: {}, querystring: {}, path: {} } : ''),
+    // `$input.params()` is every parameter by kind; `$input.params('x')` looks in path, query, header.
+    params: (name?: string) => {
+      if (name === undefined) return { path: {}, querystring, header };
+      const headerKey = Object.keys(header).find((key) => key.toLowerCase() === name.toLowerCase());
+      return querystring[name] ?? (headerKey !== undefined ? header[headerKey] : undefined) ?? '';
+    },
   };
 }
 
@@ -121,7 +128,7 @@ function contextOf(event: WebSocketEvent): Record<string, unknown> {
 function render(template: string, event: WebSocketEvent, inputBody: string): string {
   try {
     return velocity.render(template, {
-      input: inputOf(inputBody),
+      input: inputOf(inputBody, event),
       context: contextOf(event),
       util,
       stageVariables: {},

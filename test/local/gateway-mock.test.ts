@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readAssembly } from '../../local/assembly/manifest';
 import { describeApp } from '../../local/assembly/template';
-import { messageEvent } from '../../local/events';
+import { connectEvent, messageEvent } from '../../local/events';
 import {
   jsonPathValue,
   MockIntegrationError,
@@ -167,6 +167,31 @@ describe('runMockIntegration', () => {
     expect(run(200, byField, '{"lang":"fr"}')).toBe('salut');
     // No template for 'de' and no $default: the mock's output passes through.
     expect(run(200, byField, '{"lang":"de"}')).toBe('{"statusCode": 200}');
+  });
+
+  it('gives $connect templates the query string and headers through $input.params', () => {
+    const connect = connectEvent(facts, {
+      rawHeaders: ['Host', 'abc.example', 'X-Client', 'probe'],
+      url: '/beta?deny=yes&who=ada',
+    });
+    const template =
+      '#if($input.params().querystring.deny == "yes"){"statusCode": 403}#else{"statusCode": 200}#end';
+    const anyStatus = [{ logicalId: 'Any', key: '$default', responseTemplates: {} }];
+    const decided = runMockIntegration(
+      spec({ requestTemplates: { $default: template }, responses: anyStatus }),
+      connect,
+    );
+    expect(decided.statusCode).toBe(403);
+    const echo =
+      '{"statusCode": 200, "who": "$input.params(\'who\')", "client": "$input.params(\'x-client\')", "none": "$input.params(\'nope\')"}';
+    expect(
+      JSON.parse(runMockIntegration(spec({ requestTemplates: { $default: echo } }), connect).body),
+    ).toEqual({
+      statusCode: 200,
+      who: 'ada',
+      client: 'probe',
+      none: '',
+    });
   });
 
   it('reports a template Velocity cannot parse as an integration failure', () => {
