@@ -339,7 +339,8 @@ function summary(api: {
     wsUrl: api.wsUrl,
     managementEndpoint: api.managementEndpoint,
     routes: api.description.routes.map(
-      (r) => `${r.routeKey}${r.twoWay ? ' (two-way)' : ''}${r.authorizer ? ' (authorizer)' : ''}`,
+      (r) =>
+        `${r.routeKey}${'mock' in r ? ' (MOCK)' : ''}${r.twoWay ? ' (two-way)' : ''}${r.authorizer ? ' (authorizer)' : ''}`,
     ),
   };
 }

@@ -40,7 +40,7 @@ describe('foreign app: CDK Stage with two stacks, ESM and inline CommonJS handle
     expect(stack.apis).toHaveLength(1);
     expect(stack.apis[0]?.managementEndpoint).toMatch(/\/beta$/);
     expect([...(stack.apis[0]?.routes ?? [])].sort()).toEqual(
-      ['$connect', '$default', '$disconnect', 'ping (two-way)', 'roster (two-way)', 'say'].sort(),
+      ['$connect', '$default', '$disconnect', 'ping (MOCK) (two-way)', 'roster (two-way)', 'say'].sort(),
     );
   });
 
