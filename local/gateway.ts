@@ -84,7 +84,8 @@ export interface GatewayOptions {
   readonly maxMessageBytes?: number;
   /**
    * The stage's route throttling (gateway/throttle.ts): a message over its route's limits is not
-   * invoked and gets `{"message": "Too Many Requests", ...}`. @default none (not throttled)
+   * invoked and gets `{"message": "Too Many Requests", ...}`; a connection request over the
+   * `$connect` limits fails its upgrade with 429. @default none (not throttled)
    */
   readonly throttle?: StageThrottleSettings;
   /** One line per notable event (handler errors, rejected upgrades). @default no logging */
@@ -326,6 +327,12 @@ export function attachGateway(options: GatewayOptions): Gateway {
     }
     if (!isWebSocketHandshake(req)) {
       rejectUpgrade(socket, 400);
+      return;
+    }
+    // A connection request is a `$connect` request to the stage's throttling, whether or not the
+    // API has a `$connect` route; a refused one runs neither the authorizer nor `$connect`.
+    if (throttle && !throttle.admit('$connect')) {
+      rejectUpgrade(socket, 429, JSON.stringify({ message: 'Too Many Requests' }));
       return;
     }
     const now = Date.now();

@@ -1,6 +1,6 @@
 /**
- * Stage throttling of WebSocket messages, as API Gateway documents it: a token bucket per route,
- * where one message takes one token, the bucket holds `burstLimit` tokens and refills at
+ * Stage throttling of WebSocket messages and connection requests (`$connect`), as API Gateway
+ * documents it: a token bucket per route, where one message (or connection request) takes one token, the bucket holds `burstLimit` tokens and refills at
  * `rateLimit` tokens per second. A route's own settings (`RouteSettings`) win over the stage's
  * `DefaultRouteSettings`, field by field; a field set nowhere falls back to the account-level
  * quota (10,000 requests per second, burst 5,000). Buckets start full and are per route across all

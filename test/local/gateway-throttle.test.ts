@@ -1,6 +1,7 @@
 /**
- * Stage throttling of messages (local/gateway/throttle.ts): token buckets per route from the
- * stage's default and per-route settings, and what the gateway does with a message over the limit.
+ * Stage throttling (local/gateway/throttle.ts): token buckets per route from the stage's default
+ * and per-route settings, and what the gateway does with a message or a connection request over
+ * the limit.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -87,6 +88,58 @@ describe('the gateway with stage throttling', () => {
       expect(invoked.map((body) => JSON.parse(body).n)).toEqual([1, 2]);
     } finally {
       await client.dispose();
+    }
+  });
+});
+
+describe('the gateway with $connect throttling', () => {
+  let server: Server;
+  let gateway: Gateway;
+  let wsUrl: string;
+  let connects = 0;
+
+  beforeAll(async () => {
+    server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    gateway = attachGateway({
+      server,
+      stage: 'local',
+      routes: {
+        $connect: {
+          name: 'connect',
+          handler: async () => {
+            connects++;
+            return { statusCode: 200 };
+          },
+        },
+      },
+      // Messages are not limited here; connection requests are, to a burst of 2 that never refills.
+      throttle: { routes: { $connect: { rateLimit: 0.001, burstLimit: 2 } } },
+    });
+    wsUrl = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/local`;
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('fails the upgrade of a connection request over the limit with 429, without running $connect', async () => {
+    const admitted = await Promise.all([TestClient.open(wsUrl), TestClient.open(wsUrl)]);
+    try {
+      const refused = await TestClient.open(wsUrl).then(
+        async (client) => {
+          await client.dispose();
+          return undefined;
+        },
+        (error: { status?: number; body?: string }) => error,
+      );
+      expect(refused?.status).toBe(429);
+      expect(JSON.parse(refused?.body ?? '{}')).toEqual({ message: 'Too Many Requests' });
+      expect(connects).toBe(2);
+    } finally {
+      await Promise.all(admitted.map((client) => client.dispose()));
     }
   });
 });
