@@ -4,6 +4,7 @@
  * managed policies that samples attach.
  */
 import { unsupportedOperators } from '../iam/conditions';
+import { unsuppliedKeys } from '../iam/supplied-keys';
 import type { PolicyStatement } from '../runtime/contract';
 import { list, str } from './values';
 
@@ -90,6 +91,13 @@ function normalizeConditions(
     }
     conditions[operator] = byKey;
   }
+  const absent = unsuppliedKeys(
+    Object.values(conditions).flatMap((byKey) => Object.keys(byKey).filter((key) => key !== '')),
+  );
+  if (absent.length > 0)
+    warnings.push(
+      `${where}: Condition key ${absent.join(', ')} is never set locally, so it is absent from every request (on AWS it may be present): the condition is decided as for an absent key`,
+    );
   const unsupported = unsupportedOperators(conditions);
   if (unsupported.length > 0)
     warnings.push(

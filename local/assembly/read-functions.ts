@@ -4,6 +4,7 @@
  * within a stack, and by ARN (aliases and versions resolve to their function).
  */
 import * as path from 'node:path';
+import { roleNameOf } from '../iam/arns';
 import type { PolicyOfRole } from './read-roles';
 import { existingResources, type RawResource, referencedResource, type StackState } from './stack-state';
 import type { CodeSource, LocalFunction, ReadContext } from './template';
@@ -69,7 +70,7 @@ function describeFunction(
   const functionName = state.physicalName(logicalId);
   const arn = str(state.ctx.getAtt(logicalId, 'Arn'));
   const roleArn = str(props.Role);
-  const roleName = /:role\/(?:.*\/)?([^/]+)$/.exec(roleArn)?.[1] ?? roleArn;
+  const roleName = roleNameOf(roleArn);
   if (list(props.Layers).length > 0) read.warnings.push(`${id}: layers are not mounted`);
   const environment: Record<string, string> = {};
   const variables =
@@ -95,6 +96,7 @@ function describeFunction(
       typeof props.MemorySize === 'number' ? props.MemorySize : Number(props.MemorySize ?? 128) || 128,
     environment,
     policy: policyOfRole(roleName, id),
+    ...(roleArn.startsWith('arn:') ? { roleArn } : {}),
   };
 }
 

@@ -148,9 +148,10 @@ function pickTemplate(
 ): string | undefined {
   if (expression !== undefined && expression !== '') {
     const key = evaluateSelectionExpression(parseSelectionExpression(expression), body, variables);
-    if (key !== undefined && templates[key] !== undefined) return templates[key];
+    // Own keys only: a body selecting `constructor` must not find Object.prototype's.
+    if (key !== undefined && Object.hasOwn(templates, key)) return templates[key];
   }
-  return templates.$default;
+  return Object.hasOwn(templates, '$default') ? templates.$default : undefined;
 }
 
 function responseFor(spec: MockIntegrationSpec, statusCode: number): IntegrationResponseSpec | undefined {

@@ -44,6 +44,10 @@ export const connectionsArn = (
 ) => `${prefix(scope, 'execute-api')}:${apiId}/${stage}/${method}/@connections/${connectionId}`;
 
 /** The session ARN Lambda's credentials carry: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION`. */
+/** `Name` of `arn:aws:iam::1:role/Name` or `arn:aws:iam::1:role/some/path/Name` (sessions drop the path). */
+export const roleNameOf = (roleArn: string): string =>
+  /:role\/(?:.*\/)?([^/]+)$/.exec(roleArn)?.[1] ?? roleArn;
+
 export const assumedRoleArn = (scope: AccountScope, roleName: string, sessionName: string) =>
   `arn:${scope.partition ?? 'aws'}:sts::${scope.accountId}:assumed-role/${roleName}/${sessionName}`;
 

@@ -45,6 +45,11 @@ export interface FunctionDefinition {
   readonly environment: Readonly<Record<string, string>>;
   /** Every statement of every policy attached to the function's role (inline and AWS::IAM::Policy). */
   readonly policy: readonly PolicyStatement[];
+  /**
+   * The execution role's ARN as the template resolves it: `aws:PrincipalArn` in IAM conditions and
+   * the role refusals name. @default `arn:aws:iam::<account>:role/<functionName>-role`
+   */
+  readonly roleArn?: string;
 }
 
 /** What the runtime gives each instance so its SDK calls reach the local services as this function. */

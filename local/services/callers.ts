@@ -7,13 +7,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { type AccountScope, assumedRoleArn } from '../iam/arns';
+import { type AccountScope, assumedRoleArn, roleNameOf } from '../iam/arns';
 import type { RequestContext } from '../iam/conditions';
 import { conditionKeysOf, type Decision, evaluateRequest } from '../iam/evaluate';
 import type { FunctionDefinition, FunctionIdentity, PolicyStatement } from '../runtime/contract';
 
 /** What the services need to know of a function: a FunctionDefinition fits, plus an optional role name. */
-export interface ServiceCaller extends Pick<FunctionDefinition, 'id' | 'functionName' | 'policy'> {
+export interface ServiceCaller
+  extends Pick<FunctionDefinition, 'id' | 'functionName' | 'policy' | 'roleArn'> {
   /**
    * The execution role's name, shown in refusals as `assumed-role/<roleName>/<functionName>`.
    *
@@ -68,13 +69,15 @@ export class CallerRegistry {
 
   /** Registers a function (or replaces its policy and role name, keeping its key). */
   register(caller: ServiceCaller): FunctionIdentity {
+    const partition = this.scope.partition ?? 'aws';
+    const roleArn =
+      caller.roleArn ??
+      `arn:${partition}:iam::${this.scope.accountId}:role/${caller.roleName ?? `${caller.functionName}-role`}`;
     const principalArn = assumedRoleArn(
       this.scope,
-      caller.roleName ?? `${caller.functionName}-role`,
+      caller.roleName ?? roleNameOf(roleArn),
       caller.functionName,
     );
-    const partition = this.scope.partition ?? 'aws';
-    const roleArn = `arn:${partition}:iam::${this.scope.accountId}:role/${caller.roleName ?? `${caller.functionName}-role`}`;
     const functionArn = `arn:${partition}:lambda:${this.scope.region}:${this.scope.accountId}:function:${caller.functionName}`;
     const existing = this.byFunction.get(caller.id);
     if (existing) {

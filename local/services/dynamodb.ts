@@ -509,6 +509,8 @@ export class InProcessDynalite implements DynamoDbBackend {
   close(): void {}
 }
 
+const DESCRIBE_TIMEOUT_MS = 5_000;
+
 export class DynaliteForwarder implements DynamoDbBackend {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
   private readonly url: URL;
@@ -575,6 +577,11 @@ export class DynaliteForwarder implements DynamoDbBackend {
         },
       );
       upstream.on('error', () => resolve(undefined));
+      // A describe that never answers must not hold every later call that waits for the key schema.
+      upstream.setTimeout(DESCRIBE_TIMEOUT_MS, () => {
+        upstream.destroy();
+        resolve(undefined);
+      });
       upstream.end(body);
     });
   }

@@ -107,6 +107,7 @@ export async function startAwsServicesWorker(
     functionName: caller.functionName,
     policy: caller.policy,
     ...(caller.roleName !== undefined ? { roleName: caller.roleName } : {}),
+    ...(caller.roleArn !== undefined ? { roleArn: caller.roleArn } : {}),
     identity: callers.register(caller),
   });
   const secretInputs = (options.secrets ?? []).map((secret) => ({ ...secret, arn: secrets.put(secret) }));

@@ -403,6 +403,8 @@ describe('manifest and template reader', () => {
       environment: { TABLE: table?.tableName, COUNT: '3' },
       functionName: expect.stringMatching(/^Dev-App-Handler-[A-Z0-9]{12}$/),
       arn: expect.stringMatching(/^arn:aws:lambda:eu-west-1:123456789012:function:Dev-App-Handler-/),
+      // The execution role as IAM names it: aws:PrincipalArn in conditions.
+      roleArn: expect.stringMatching(/^arn:aws:iam::123456789012:role\/[^/]+$/),
     });
     const apiId = app.apis[0]?.apiId;
     expect(handler?.policy).toEqual([

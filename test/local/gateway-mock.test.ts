@@ -104,6 +104,9 @@ describe('runMockIntegration', () => {
     expect(run('{"mode":"fast"}')).toBe(201);
     expect(run('{"mode":"slow"}')).toBe(202);
     expect(run('not json')).toBe(202);
+    // Keys inherited from Object.prototype are not templates.
+    expect(run('{"mode":"constructor"}')).toBe(202);
+    expect(run('{"mode":"toString"}')).toBe(202);
   });
 
   it('passes the body through when no template matches (WHEN_NO_MATCH), and refuses with NEVER', () => {

@@ -547,8 +547,41 @@ describe('Condition elements read from templates', () => {
       NumericLessThan: { 's:n': ['5'] },
       StringMatchesRegex: { 's:k': ['x'] },
     });
-    expect(warnings).toEqual([expect.stringContaining('StringMatchesRegex is not evaluated locally')]);
+    expect(warnings).toEqual([
+      expect.stringContaining('Condition key s:n, s:k is never set locally'),
+      expect.stringContaining('StringMatchesRegex is not evaluated locally'),
+    ]);
     expect(warnings.join('\n')).not.toContain('unconditionally');
+  });
+
+  test('a condition on a key no local request carries is warned about; keys the services set are not', () => {
+    const warnings: string[] = [];
+    normalizeStatements(
+      {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Deny',
+            Action: '*',
+            Resource: '*',
+            Condition: {
+              StringNotEquals: { 'aws:PrincipalOrgID': 'o-abc', 'aws:RequestedRegion': 'eu-west-1' },
+            },
+          },
+          {
+            Effect: 'Allow',
+            Action: 'dynamodb:GetItem',
+            Resource: '*',
+            Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': 'u1' } },
+          },
+        ],
+      },
+      'Role/Policy',
+      warnings,
+    );
+    expect(warnings).toEqual([
+      expect.stringContaining('Condition key aws:principalorgid is never set locally'),
+    ]);
   });
 
   test('policy variables only exist in policy version 2012-10-17', () => {

@@ -19,9 +19,13 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import dynalite from 'dynalite';
 import { contextOf } from '../../local/iam/conditions';
+import { SUPPLIED_GLOBAL_KEYS, SUPPLIED_SERVICE_KEYS } from '../../local/iam/supplied-keys';
 import type { PolicyStatement } from '../../local/runtime/contract';
 import { type AwsServices, startAwsServices } from '../../local/services';
 import { CallerRegistry, decide } from '../../local/services/callers';
+import { globalKey, requestContext } from '../../local/services/context';
+import { dynamodbKey } from '../../local/services/dynamodb';
+import { SecretsStore } from '../../local/services/secrets-manager';
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '123456789012';
@@ -337,6 +341,37 @@ test('@connections checks see the global keys (the role ARN, secure transport)',
   expect(refused.allowed).toBe(false);
 });
 
+test('a role given by its template ARN (path included) is aws:PrincipalArn, and refusals name it without the path', () => {
+  // What --assembly registers: the function's Role property resolved to an ARN, no role name.
+  const roleArn = `arn:aws:iam::${ACCOUNT}:role/service/App-FnRole-ABC123`;
+  const registry = new CallerRegistry({ region: REGION, accountId: ACCOUNT });
+  registry.register({
+    id: 'App/Fn',
+    functionName: 'App-Fn-XYZ',
+    roleArn,
+    policy: [
+      {
+        effect: 'Allow',
+        actions: ['dynamodb:GetItem'],
+        resources: [TABLE_ARN],
+        conditions: { ArnEquals: { 'aws:PrincipalArn': [roleArn] } },
+      },
+    ],
+  });
+  const caller = registry.byAccessKey(registry.identityFor('App/Fn').accessKeyId);
+  if (!caller) throw new Error('not registered');
+  expect(caller.roleArn).toBe(roleArn);
+  expect(caller.principalArn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/App-FnRole-ABC123/App-Fn-XYZ`);
+  expect(
+    decide(
+      caller,
+      'dynamodb:GetItem',
+      TABLE_ARN,
+      requestContext({ region: REGION, accountId: ACCOUNT }, caller),
+    ),
+  ).toBe('allow');
+});
+
 test('decisions are cached for statements without conditions, made anew for those with', () => {
   const registry = new CallerRegistry({ region: REGION, accountId: ACCOUNT });
   registry.register({
@@ -386,5 +421,36 @@ test('the key schema is also found when DynamoDB calls are forwarded to a dynali
   } finally {
     tenant.destroy();
     await forwarding.stop();
+  }
+});
+
+test('every key the template reader treats as set locally is answered by the services', () => {
+  const registry = new CallerRegistry({ region: REGION, accountId: ACCOUNT });
+  registry.register({ id: 'fn', functionName: 'fn', policy: [] });
+  const caller = registry.byAccessKey(registry.identityFor('fn').accessKeyId);
+  if (!caller) throw new Error('not registered');
+  for (const key of SUPPLIED_GLOBAL_KEYS) {
+    expect([key, globalKey({ region: REGION, accountId: ACCOUNT }, caller, key)]).toEqual([
+      key,
+      expect.any(String),
+    ]);
+  }
+  const put = {
+    TableName: 'T',
+    Item: { pk: { S: 'u1' }, n: { N: '1' } },
+    Select: 'ALL_ATTRIBUTES',
+    ReturnValues: 'ALL_OLD',
+    ReturnConsumedCapacity: 'TOTAL',
+  };
+  const check = { action: 'dynamodb:PutItem', resource: TABLE_ARN, table: 'T' };
+  const schema = { partitionKey: 'pk', indexPartitionKeys: new Map<string, string>() };
+  const secrets = new SecretsStore({ region: REGION, accountId: ACCOUNT });
+  secrets.put({ name: 'app/s', secretString: 'v' });
+  const secretRequest = { SecretId: 'app/s', VersionId: 'v1', VersionStage: 'AWSCURRENT' };
+  for (const key of SUPPLIED_SERVICE_KEYS) {
+    const value = key.startsWith('dynamodb:')
+      ? dynamodbKey(key, 'PutItem', put, check, schema)
+      : secrets.conditionKey(key, secretRequest);
+    expect([key, value]).toEqual([key, expect.anything()]);
   }
 });
