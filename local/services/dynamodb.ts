@@ -14,9 +14,11 @@
  */
 import {
   Agent,
+  type ClientRequest,
   request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
+  type OutgoingHttpHeaders,
   type Server,
   type ServerResponse,
 } from 'node:http';
@@ -522,23 +524,13 @@ export class DynaliteForwarder implements DynamoDbBackend {
   forward(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
     const headers = { ...req.headers, host: this.url.host, 'content-length': String(body.length) };
     delete headers.connection;
-    const upstream = httpRequest(
-      {
-        agent: this.agent,
-        hostname: this.url.hostname,
-        port: this.url.port,
-        method: 'POST',
-        path: '/',
-        headers,
-      },
-      (answer) => {
-        const answerHeaders = { ...answer.headers };
-        delete answerHeaders.connection;
-        delete answerHeaders['keep-alive'];
-        res.writeHead(answer.statusCode ?? 500, answerHeaders);
-        answer.pipe(res);
-      },
-    );
+    const upstream = this.post(headers, (answer) => {
+      const answerHeaders = { ...answer.headers };
+      delete answerHeaders.connection;
+      delete answerHeaders['keep-alive'];
+      res.writeHead(answer.statusCode ?? 500, answerHeaders);
+      answer.pipe(res);
+    });
     upstream.on('error', (error) => {
       if (res.headersSent) {
         res.destroy(error);
@@ -558,24 +550,14 @@ export class DynaliteForwarder implements DynamoDbBackend {
   describeTable(tableName: string, headers: IncomingHttpHeaders): Promise<unknown> {
     const body = JSON.stringify({ TableName: tableName });
     return new Promise((resolve) => {
-      const upstream = httpRequest(
-        {
-          agent: this.agent,
-          hostname: this.url.hostname,
-          port: this.url.port,
-          method: 'POST',
-          path: '/',
-          headers: { ...describeHeaders(headers, body), host: this.url.host },
-        },
-        (answer) => {
-          const chunks: Buffer[] = [];
-          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-          answer.on('end', () =>
-            resolve(parseAnswer(answer.statusCode ?? 500, Buffer.concat(chunks).toString())),
-          );
-          answer.on('error', () => resolve(undefined));
-        },
-      );
+      const upstream = this.post({ ...describeHeaders(headers, body), host: this.url.host }, (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('end', () =>
+          resolve(parseAnswer(answer.statusCode ?? 500, Buffer.concat(chunks).toString())),
+        );
+        answer.on('error', () => resolve(undefined));
+      });
       upstream.on('error', () => resolve(undefined));
       // A describe that never answers must not hold every later call that waits for the key schema.
       upstream.setTimeout(DESCRIBE_TIMEOUT_MS, () => {
@@ -588,6 +570,21 @@ export class DynaliteForwarder implements DynamoDbBackend {
 
   close(): void {
     this.agent.destroy();
+  }
+
+  /** A POST to dynalite over the kept-alive agent. */
+  private post(headers: OutgoingHttpHeaders, onAnswer: (answer: IncomingMessage) => void): ClientRequest {
+    return httpRequest(
+      {
+        agent: this.agent,
+        hostname: this.url.hostname,
+        port: this.url.port,
+        method: 'POST',
+        path: '/',
+        headers,
+      },
+      onAnswer,
+    );
   }
 }
 

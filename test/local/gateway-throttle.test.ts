@@ -11,8 +11,27 @@ import {
   ACCOUNT_RATE_LIMIT,
   createStageThrottle,
   limitsFor,
+  type StageThrottleSettings,
 } from '../../local/gateway/throttle';
 import { TestClient } from './helpers';
+
+/** A gateway on a free port with these routes and stage throttling; `close` stops both. */
+async function startThrottledGateway(
+  routes: Parameters<typeof attachGateway>[0]['routes'],
+  throttle: StageThrottleSettings,
+): Promise<{ wsUrl: string; close: () => Promise<void> }> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const gateway: Gateway = attachGateway({ server, stage: 'local', routes, throttle });
+  return {
+    wsUrl: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/local`,
+    close: async () => {
+      await gateway.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 describe('token buckets', () => {
   it('takes a route setting over the stage default, field by field, and the account quota last', () => {
@@ -43,18 +62,13 @@ describe('token buckets', () => {
 });
 
 describe('the gateway with stage throttling', () => {
-  let server: Server;
-  let gateway: Gateway;
   let wsUrl: string;
+  let close: () => Promise<void>;
   const invoked: string[] = [];
 
   beforeAll(async () => {
-    server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    gateway = attachGateway({
-      server,
-      stage: 'local',
-      routes: {
+    ({ wsUrl, close } = await startThrottledGateway(
+      {
         echo: {
           name: 'echo',
           handler: async (event) => {
@@ -64,16 +78,11 @@ describe('the gateway with stage throttling', () => {
         },
       },
       // A rate this low refills nothing during the test: exactly the burst gets through.
-      throttle: { defaultRoute: { rateLimit: 0.001, burstLimit: 2 } },
-    });
-    wsUrl = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/local`;
+      { defaultRoute: { rateLimit: 0.001, burstLimit: 2 } },
+    ));
   });
 
-  afterAll(async () => {
-    await gateway.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  afterAll(() => close());
 
   it('does not invoke a message over the limit and answers it with Too Many Requests', async () => {
     const client = await TestClient.open(wsUrl);
@@ -93,18 +102,13 @@ describe('the gateway with stage throttling', () => {
 });
 
 describe('the gateway with $connect throttling', () => {
-  let server: Server;
-  let gateway: Gateway;
   let wsUrl: string;
+  let close: () => Promise<void>;
   let connects = 0;
 
   beforeAll(async () => {
-    server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    gateway = attachGateway({
-      server,
-      stage: 'local',
-      routes: {
+    ({ wsUrl, close } = await startThrottledGateway(
+      {
         $connect: {
           name: 'connect',
           handler: async () => {
@@ -114,16 +118,11 @@ describe('the gateway with $connect throttling', () => {
         },
       },
       // Messages are not limited here; connection requests are, to a burst of 2 that never refills.
-      throttle: { routes: { $connect: { rateLimit: 0.001, burstLimit: 2 } } },
-    });
-    wsUrl = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/local`;
+      { routes: { $connect: { rateLimit: 0.001, burstLimit: 2 } } },
+    ));
   });
 
-  afterAll(async () => {
-    await gateway.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  afterAll(() => close());
 
   it('fails the upgrade of a connection request over the limit with 429, without running $connect', async () => {
     const admitted = await Promise.all([TestClient.open(wsUrl), TestClient.open(wsUrl)]);
