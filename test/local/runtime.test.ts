@@ -105,11 +105,25 @@ describe('local Lambda runtime', () => {
     expect(esm.errorMessage).toContain("'jose'");
     const cjs = failure(await runtime.invoke('RuntimeTest/cjs', { action: 'require', name: 'jose' }));
     expect(cjs.errorMessage).toContain("Cannot find module 'jose'");
-    expect(
-      okValue(
-        await runtime.invoke('RuntimeTest/cjs', { action: 'require', name: '@aws-sdk/client-dynamodb' }),
-      ),
-    ).toBe('loaded');
+    // The SDK clients handlers commonly import are there, as the Lambda runtime provides them.
+    for (const name of [
+      '@aws-sdk/client-dynamodb',
+      '@aws-sdk/util-dynamodb',
+      '@aws-sdk/client-sqs',
+      '@aws-sdk/client-sns',
+      '@aws-sdk/client-s3',
+      '@aws-sdk/client-eventbridge',
+      '@aws-sdk/client-lambda',
+      '@aws-sdk/client-sfn',
+      '@aws-sdk/client-bedrock-runtime',
+      '@aws-sdk/client-sts',
+      '@aws-sdk/client-cognito-identity-provider',
+    ]) {
+      expect([name, okValue(await runtime.invoke('RuntimeTest/cjs', { action: 'require', name }))]).toEqual([
+        name,
+        'loaded',
+      ]);
+    }
   });
 
   it("gives the instance exactly the template's environment plus Lambda's, nothing of the parent's", async () => {
@@ -361,17 +375,24 @@ describe('local Lambda runtime: reload, queueing and reaping', () => {
         fixtureFunction('init-throws', 'init-failures', 'throws.handler'),
         fixtureFunction('init-exits', 'init-failures', 'exits.handler'),
         fixtureFunction('init-hangs', 'init-failures', 'hangs.handler'),
+        fixtureFunction('init-missing-sdk', 'init-failures', 'missing-sdk-client.handler'),
       ],
       region: REGION,
       log: () => {},
       initTimeoutMs: 1500,
     });
     try {
-      const [throws, exits, hangs] = await Promise.all([
+      const [throws, exits, hangs, missingSdk] = await Promise.all([
         runtime.invoke('RuntimeTest/init-throws', {}),
         runtime.invoke('RuntimeTest/init-exits', {}),
         runtime.invoke('RuntimeTest/init-hangs', {}),
+        runtime.invoke('RuntimeTest/init-missing-sdk', {}),
       ]);
+      // An SDK client the local stack does not install: Lambda would load it, so the error says how.
+      const missing = failure(missingSdk as InvokeResult);
+      expect(missing).toMatchObject({ kind: 'error', errorType: 'Runtime.ImportModuleError' });
+      expect(missing.errorMessage).toContain("'@aws-sdk/client-iot'");
+      expect(missing.errorMessage).toContain('npm install @aws-sdk/client-iot');
       expect(failure(throws as InvokeResult)).toMatchObject({
         kind: 'error',
         errorType: 'Error',

@@ -30,6 +30,7 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   GetParameterCommand,
   GetParametersByPathCommand,
@@ -287,6 +288,19 @@ describe('DynamoDB', () => {
     );
     expect(partiql.name).toBe('UnknownOperationException');
     expect(partiql.message).toContain('no PartiQL');
+  });
+
+  test('a call to a service the stack does not emulate gets a clear refusal, not a hang or a crash', async () => {
+    // The runtime provides the SQS client (handlers that import it load); the service is not served.
+    const sqs = new SQSClient(clientConfig('App/Writer'));
+    const refused = await refusal(
+      sqs.send(
+        new SendMessageCommand({ QueueUrl: 'https://sqs.us-east-1.amazonaws.com/0/q', MessageBody: 'x' }),
+      ),
+    );
+    expect(refused.name).toBe('UnknownOperationException');
+    expect(refused.message).toContain('does not emulate AmazonSQS');
+    sqs.destroy();
   });
 
   test('account-level operations are checked on *', async () => {

@@ -96,7 +96,9 @@ function asInitError(error: unknown): Error {
   if (!(error instanceof Error)) return new RuntimeError('Runtime.UserCodeError', String(error));
   const code = (error as { code?: unknown }).code;
   if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
-    return new RuntimeError('Runtime.ImportModuleError', `Error: ${error.message}`, { cause: error });
+    return new RuntimeError('Runtime.ImportModuleError', `Error: ${error.message}${sdkHint(error.message)}`, {
+      cause: error,
+    });
   }
   if (error instanceof SyntaxError) {
     return new RuntimeError('Runtime.UserCodeSyntaxError', `${error.name}: ${error.message}`, {
@@ -104,4 +106,15 @@ function asInitError(error: unknown): Error {
     });
   }
   return error;
+}
+
+/**
+ * Lambda's Node.js runtime ships every AWS SDK v3 client; the local stack ships the ones in its
+ * own node_modules (the common ones). A handler importing another fails here and not on AWS, so
+ * the error says what to do.
+ */
+function sdkHint(message: string): string {
+  const missing = /'((?:@aws-sdk|@smithy)\/[^'/]+)/.exec(message)?.[1];
+  if (missing === undefined) return '';
+  return ` (the Lambda runtime provides every AWS SDK v3 package; this local stack has only the ones installed in its own node_modules: run \`npm install ${missing}\` in the local stack's project, or bundle ${missing} into the function)`;
 }
