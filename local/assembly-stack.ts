@@ -368,6 +368,7 @@ async function start(
   for (const api of served) {
     const routes: Record<string, RouteTarget> = {};
     let connectAuthorizer: Parameters<typeof attachGateway>[0]['connectAuthorizer'];
+    let connectRequiresSignature = false;
     for (const route of api.description.routes) {
       if ('mock' in route) {
         const mock = route.mock;
@@ -385,6 +386,7 @@ async function start(
         twoWay: route.twoWay,
         invoke: (event) => invoke(functionId, event),
       };
+      if (route.iamAuthorization && route.routeKey === '$connect') connectRequiresSignature = true;
       if (route.authorizer && route.routeKey === '$connect') {
         const authorizer = route.authorizer;
         connectAuthorizer = {
@@ -409,6 +411,7 @@ async function start(
       domainName: api.domainName,
       routeSelectionExpression: api.description.routeSelectionExpression,
       ...(connectAuthorizer ? { connectAuthorizer } : {}),
+      ...(connectRequiresSignature ? { connectRequiresSignature } : {}),
       ...(api.description.stage
         ? {
             throttle: {

@@ -68,6 +68,13 @@ export interface GatewayOptions {
   readonly domainName?: string;
   /** @default '$request.body.action' */
   readonly routeSelectionExpression?: string;
+  /**
+   * `$connect` has `AWS_IAM` authorization: a connection request that is not signed with SigV4
+   * (an `Authorization: AWS4-HMAC-SHA256 ...` header or `X-Amz-Signature` in the query string) is
+   * refused with 403 before `$connect` runs. The signature itself is not verified: the callers
+   * would be IAM users or roles of your account, which do not exist locally. @default false
+   */
+  readonly connectRequiresSignature?: boolean;
   /** A REQUEST authorizer run before `$connect` (see gateway/authorizer.ts). */
   readonly connectAuthorizer?: ConnectAuthorizer;
   /** @default process.env.AWS_REGION or 'us-east-1' */
@@ -335,6 +342,10 @@ export function attachGateway(options: GatewayOptions): Gateway {
       rejectUpgrade(socket, 429, JSON.stringify({ message: 'Too Many Requests' }));
       return;
     }
+    if (options.connectRequiresSignature && !isSigV4Signed(req)) {
+      rejectUpgrade(socket, 403, JSON.stringify({ message: 'Forbidden' }));
+      return;
+    }
     const now = Date.now();
     let facts: ConnectionFacts = {
       connectionId: newConnectionId(),
@@ -455,4 +466,11 @@ export function attachGateway(options: GatewayOptions): Gateway {
       wss.close();
     },
   };
+}
+
+/** Signed with SigV4, in the Authorization header or in the query string (a presigned URL). */
+function isSigV4Signed(req: IncomingMessage): boolean {
+  if ((req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ')) return true;
+  const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+  return query.get('X-Amz-Algorithm') === 'AWS4-HMAC-SHA256' && query.has('X-Amz-Signature');
 }

@@ -234,8 +234,14 @@ class RouteReader {
       }
       const { apiId: _apiId, type: _type, ...description } = found;
       authorizer = description;
-    } else if (props.AuthorizationType === 'AWS_IAM') {
-      this.read.warnings.push(`${where}: AWS_IAM authorization on ${routeKey} is not checked locally`);
+    }
+    const iamAuthorization = props.AuthorizationType === 'AWS_IAM';
+    if (iamAuthorization) {
+      this.read.warnings.push(
+        routeKey === '$connect'
+          ? `${where}: AWS_IAM authorization on $connect: unsigned connection requests are refused with 403; a signature is not verified locally (no IAM users exist here)`
+          : `${where}: AWS_IAM authorization on ${routeKey} has no effect (API Gateway authorizes WebSocket connections on $connect only)`,
+      );
     }
     const route: LambdaRouteDescription = {
       routeKey,
@@ -243,6 +249,7 @@ class RouteReader {
       functionId: integration.functionId,
       twoWay,
       ...(authorizer ? { authorizer } : {}),
+      ...(iamAuthorization ? { iamAuthorization } : {}),
     };
     pushTo(this.routesByApi, apiId, route);
   }

@@ -63,6 +63,8 @@ interface RouteBase {
   /** A RouteResponse exists: the integration's result `body` goes back to the caller. */
   readonly twoWay: boolean;
   readonly authorizer?: AuthorizerDescription;
+  /** `AuthorizationType: AWS_IAM`: the request must be signed with SigV4 (checked on `$connect`). */
+  readonly iamAuthorization?: boolean;
 }
 
 export interface LambdaRouteDescription extends RouteBase {

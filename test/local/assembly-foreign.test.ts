@@ -4,7 +4,7 @@
  * TemplateURL names, parameters from the parent's resource, outputs back through
  * `Fn::GetAtt [Nested, Outputs.X]`, one whose template is missing listed as not run); SSM-typed
  * template parameters (`valueForStringParameter`); dynamic references (`{{resolve:...}}`) in a
- * function's environment; routes that require an API key.
+ * function's environment; routes that require an API key; AWS_IAM authorization on $connect.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -252,6 +252,15 @@ describe('SSM-typed parameters, dynamic references and API keys', () => {
             Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'Integration' }]] },
           },
         },
+        Connect: {
+          Type: 'AWS::ApiGatewayV2::Route',
+          Properties: {
+            ApiId: { Ref: 'Api' },
+            RouteKey: '$connect',
+            AuthorizationType: 'AWS_IAM',
+            Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'Integration' }]] },
+          },
+        },
       },
     });
   });
@@ -280,8 +289,15 @@ describe('SSM-typed parameters, dynamic references and API keys', () => {
         expect.stringContaining('reads SSM parameter /shared/external, which this app does not define'),
         expect.stringContaining('SSM parameter /nowhere is not defined by this app'),
         expect.stringContaining('route keyed requires an API key, which is not checked locally'),
+        expect.stringContaining(
+          'AWS_IAM authorization on $connect: unsigned connection requests are refused',
+        ),
       ]),
     );
+    // The gateway refuses unsigned connection requests for such a route (gateway-throttle.test.ts).
+    const connect = app.apis[0]?.routes.find((route) => route.routeKey === '$connect');
+    expect(connect?.iamAuthorization).toBe(true);
+    expect(app.apis[0]?.routes.find((route) => route.routeKey === 'keyed')?.iamAuthorization).toBeUndefined();
   });
 
   it('leaves a reference to an unknown secret or JSON key as written, and says so', () => {

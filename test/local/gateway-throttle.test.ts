@@ -1,7 +1,7 @@
 /**
- * Stage throttling (local/gateway/throttle.ts): token buckets per route from the stage's default
- * and per-route settings, and what the gateway does with a message or a connection request over
- * the limit.
+ * What the gateway admits: stage throttling (local/gateway/throttle.ts, token buckets per route
+ * from the stage's default and per-route settings) for messages and connection requests, and
+ * AWS_IAM authorization on $connect (unsigned connection requests refused).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,10 +19,11 @@ import { TestClient } from './helpers';
 async function startThrottledGateway(
   routes: Parameters<typeof attachGateway>[0]['routes'],
   throttle: StageThrottleSettings,
+  more: { connectRequiresSignature?: boolean } = {},
 ): Promise<{ wsUrl: string; close: () => Promise<void> }> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const gateway: Gateway = attachGateway({ server, stage: 'local', routes, throttle });
+  const gateway: Gateway = attachGateway({ server, stage: 'local', routes, throttle, ...more });
   return {
     wsUrl: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/local`,
     close: async () => {
@@ -140,5 +141,55 @@ describe('the gateway with $connect throttling', () => {
     } finally {
       await Promise.all(admitted.map((client) => client.dispose()));
     }
+  });
+});
+
+describe('the gateway with AWS_IAM authorization on $connect', () => {
+  let wsUrl: string;
+  let close: () => Promise<void>;
+  let connects = 0;
+
+  beforeAll(async () => {
+    ({ wsUrl, close } = await startThrottledGateway(
+      {
+        $connect: {
+          name: 'connect',
+          handler: async () => {
+            connects++;
+            return { statusCode: 200 };
+          },
+        },
+      },
+      {},
+      { connectRequiresSignature: true },
+    ));
+  });
+
+  afterAll(() => close());
+
+  it('refuses an unsigned connection request with 403 before $connect runs; signed ones connect', async () => {
+    const unsigned = await TestClient.open(wsUrl).then(
+      async (client) => {
+        await client.dispose();
+        return undefined;
+      },
+      (error: { status?: number; body?: string }) => error,
+    );
+    expect(unsigned?.status).toBe(403);
+    expect(JSON.parse(unsigned?.body ?? '{}')).toEqual({ message: 'Forbidden' });
+    expect(connects).toBe(0);
+
+    const scope = 'AKIDEXAMPLE/20261201/us-east-1/execute-api/aws4_request';
+    const byHeader = await TestClient.open(wsUrl, {
+      headers: {
+        Authorization: `AWS4-HMAC-SHA256 Credential=${scope}, SignedHeaders=host;x-amz-date, Signature=abc`,
+        'X-Amz-Date': '20261201T000000Z',
+      },
+    });
+    const presigned = await TestClient.open(
+      `${wsUrl}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${encodeURIComponent(scope)}&X-Amz-Date=20261201T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=abc`,
+    );
+    expect(connects).toBe(2);
+    await Promise.all([byHeader.dispose(), presigned.dispose()]);
   });
 });
