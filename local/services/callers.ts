@@ -165,6 +165,11 @@ export function accessKeyOf(headers: IncomingHttpHeaders): string | null {
   return end < 0 ? null : authorization.slice(start + 'Credential='.length, end);
 }
 
+/** The region named in the SigV4 credential scope (`Credential=AKID/date/REGION/service/...`). */
+export function signedRegionOf(headers: IncomingHttpHeaders): string | undefined {
+  return /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1];
+}
+
 /** The service named in the SigV4 credential scope (`dynamodb`, `s3`, ...), for error messages. */
 export function signedServiceOf(headers: IncomingHttpHeaders): string | null {
   const match = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '');

@@ -5,7 +5,7 @@
  * so roles without conditions never build one.
  *
  * Global keys, as AWS fills them for a call made with a function's role credentials:
- * - aws:RequestedRegion (the local region), aws:PrincipalAccount and aws:ResourceAccount (the
+ * - aws:RequestedRegion (the region in the request's SigV4 credential scope, else the local region), aws:PrincipalAccount and aws:ResourceAccount (the
  *   local account), aws:PrincipalArn (the role's ARN: for a role session IAM gives the role, not
  *   the assumed-role session), aws:PrincipalType 'AssumedRole', lambda:SourceFunctionArn;
  * - aws:SecureTransport 'true' (the SDK calls AWS over HTTPS; locally it is plain HTTP on
@@ -18,9 +18,10 @@
  * Every key not listed is absent.
  */
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AccountScope } from '../iam/arns';
 import type { ContextValue, RequestContext } from '../iam/conditions';
-import type { RegisteredCaller } from './callers';
+import { type RegisteredCaller, signedRegionOf } from './callers';
 
 /** A service's own keys for one request, by lower-cased key name. */
 export type ServiceKeys = (lowerCaseKey: string) => ContextValue | undefined;
@@ -29,10 +30,12 @@ export function globalKey(
   scope: AccountScope,
   caller: RegisteredCaller,
   key: string,
+  signedRegion?: string,
 ): ContextValue | undefined {
   switch (key) {
     case 'aws:requestedregion':
-      return scope.region;
+      // Every local call reaches one endpoint; the region the client signed for is the one it called.
+      return signedRegion ?? scope.region;
     case 'aws:principalaccount':
     case 'aws:resourceaccount':
       return scope.accountId;
@@ -63,9 +66,10 @@ export function requestContext(
   scope: AccountScope,
   caller: RegisteredCaller,
   serviceKeys?: ServiceKeys,
+  headers?: IncomingHttpHeaders,
 ): RequestContext {
   return (key) => {
-    const global = globalKey(scope, caller, key);
+    const global = globalKey(scope, caller, key, headers ? signedRegionOf(headers) : undefined);
     return global !== undefined ? global : serviceKeys?.(key);
   };
 }

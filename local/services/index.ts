@@ -260,7 +260,12 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     return (check) => {
       const name = checkTableName(check);
       const schema = name === undefined ? undefined : schemas.get(name);
-      return requestContext(scope, caller, (key) => dynamodbKey(key, operation, request, check, schema));
+      return requestContext(
+        scope,
+        caller,
+        (key) => dynamodbKey(key, operation, request, check, schema),
+        req.headers,
+      );
     };
   };
 
@@ -405,7 +410,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       const context =
         caller.conditionKeys.size === 0
           ? undefined
-          : () => requestContext(scope, caller, (key) => secrets.conditionKey(key, request));
+          : () => requestContext(scope, caller, (key) => secrets.conditionKey(key, request), req.headers);
       if (
         !authorize(res, JSON_1_1, caller, [check], 'AccessDeniedException', 'Message', shownResource, context)
       )
@@ -418,7 +423,10 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     if (target.startsWith(SSM_TARGET_PREFIX)) {
       const checks = parameters.checks(operation, request);
       // SSM adds no condition keys of its own to these reads: the global keys only.
-      const context = caller.conditionKeys.size === 0 ? undefined : () => requestContext(scope, caller);
+      const context =
+        caller.conditionKeys.size === 0
+          ? undefined
+          : () => requestContext(scope, caller, undefined, req.headers);
       if (!authorize(res, JSON_1_1, caller, checks, 'AccessDeniedException', 'message', undefined, context))
         return;
       const answer = parameters.answer(operation, request);
@@ -515,7 +523,8 @@ export function managementAuthorizer(
     const resource = connectionsArn(scope, target.apiId, target.stage, method, target.connectionId);
     const action = 'execute-api:ManageConnections';
     // execute-api adds no condition keys of its own to @connections calls: the global keys only.
-    const context = caller.conditionKeys.size === 0 ? undefined : requestContext(scope, caller);
+    const context =
+      caller.conditionKeys.size === 0 ? undefined : requestContext(scope, caller, undefined, request.headers);
     const decision = judge(caller, action, resource, context);
     if (decision === 'allow') return { allowed: true, functionId: caller.functionId };
     counters.denied++;

@@ -293,6 +293,19 @@ describe('aws:RequestedRegion', () => {
     expect(denied.message).toContain('with an explicit deny in an identity-based policy');
     elsewhere.destroy();
   });
+
+  test('is the region the client signed for: a client of another region meets the Deny', async () => {
+    // The function allowed only in the local region calls with a client configured for another.
+    const otherRegion = new DynamoDBClient({ ...config('App/Local'), region: 'ap-south-1' });
+    const denied = await refusal(
+      otherRegion.send(
+        new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'tenant-a' }, sk: { S: '1' } } }),
+      ),
+    );
+    expect(denied.name).toBe('AccessDeniedException');
+    expect(denied.message).toContain('with an explicit deny in an identity-based policy');
+    otherRegion.destroy();
+  });
 });
 
 test('secretsmanager:VersionStage is in the context when the request names it', async () => {
