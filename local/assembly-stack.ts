@@ -370,6 +370,20 @@ async function start(
     let connectAuthorizer: Parameters<typeof attachGateway>[0]['connectAuthorizer'];
     let connectRequiresSignature = false;
     for (const route of api.description.routes) {
+      if ('notRun' in route) {
+        // API Gateway would run it; here its messages fail as a broken integration's do (logged
+        // with the reason) instead of reaching $default. A $disconnect has no one to tell.
+        if (route.routeKey === '$disconnect') continue;
+        const reason = route.notRun;
+        routes[route.routeKey] = {
+          name: `not run: ${route.logicalId}`,
+          twoWay: route.twoWay,
+          handler: async () => {
+            throw new Error(`this route is not run locally (${reason})`);
+          },
+        };
+        continue;
+      }
       if ('mock' in route) {
         const mock = route.mock;
         // Errors are thrown from the handler: the gateway logs them and answers as AWS does.

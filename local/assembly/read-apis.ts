@@ -219,8 +219,10 @@ class RouteReader {
       }
       return;
     }
-    const notRun = (reason: string) =>
+    const notRun = (reason: string) => {
       this.read.notRun.push({ stackName: state.artifact.stackName, logicalId, type, reason });
+      pushTo(this.routesByApi, apiId, { routeKey, logicalId, twoWay, notRun: reason });
+    };
     if (!integration?.functionId || integration.type !== 'AWS_PROXY') {
       notRun(unrunnableIntegration(integration, routeKey));
       return;

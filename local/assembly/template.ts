@@ -77,7 +77,17 @@ export interface MockRouteDescription extends RouteBase {
   readonly mock: MockIntegrationSpec;
 }
 
-export type RouteDescription = LambdaRouteDescription | MockRouteDescription;
+/**
+ * A route whose integration the local stack cannot run (an HTTP or AWS service integration, a
+ * function of another runtime). It stays a route, so its messages do not fall to `$default` as
+ * they never would on AWS; invoking it fails as a broken integration does.
+ */
+export interface UnrunnableRouteDescription extends RouteBase {
+  /** Why it is not run (also in the description's `notRun` list). */
+  readonly notRun: string;
+}
+
+export type RouteDescription = LambdaRouteDescription | MockRouteDescription | UnrunnableRouteDescription;
 
 export interface Throttle {
   readonly rateLimit?: number;

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readAssembly } from '../../local/assembly/manifest';
 import { describeApp, resolveDynamicReferences } from '../../local/assembly/template';
+import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
+import { TestClient } from './helpers';
 
 let root: string;
 
@@ -318,5 +320,124 @@ describe('SSM-typed parameters, dynamic references and API keys', () => {
       expect.stringContaining('secret plain has no JSON key field'),
       expect.stringContaining('secret other is not defined by this app'),
     ]);
+  });
+});
+
+describe('a route the local stack cannot run, on a running stack', () => {
+  let dir: string;
+  let stack: LocalStackProcess;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'unrunnable-assembly-'));
+    const write = (file: string, value: unknown) =>
+      writeFileSync(path.join(dir, file), JSON.stringify(value));
+    write('manifest.json', {
+      version: '55.0.0',
+      artifacts: {
+        Mixed: {
+          type: 'aws:cloudformation:stack',
+          environment: 'aws://unknown-account/unknown-region',
+          properties: { templateFile: 'Mixed.template.json', stackName: 'Mixed' },
+        },
+      },
+    });
+    const lambdaUri = (fn: string) => ({
+      'Fn::Join': [
+        '',
+        [
+          'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/',
+          { 'Fn::GetAtt': [fn, 'Arn'] },
+          '/invocations',
+        ],
+      ],
+    });
+    const route = (key: string, integration: string) => ({
+      Type: 'AWS::ApiGatewayV2::Route',
+      Properties: {
+        ApiId: { Ref: 'Api' },
+        RouteKey: key,
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: integration }]] },
+      },
+    });
+    write('Mixed.template.json', {
+      Resources: {
+        Node: {
+          Type: 'AWS::Lambda::Function',
+          Properties: {
+            Runtime: 'nodejs22.x',
+            Handler: 'index.handler',
+            Code: { ZipFile: "exports.handler = async () => ({ statusCode: 200, body: 'from $default' });" },
+            Role: 'arn:aws:iam::000000000000:role/node',
+          },
+        },
+        Python: {
+          Type: 'AWS::Lambda::Function',
+          Properties: {
+            Runtime: 'python3.12',
+            Handler: 'index.handler',
+            Code: {
+              ZipFile:
+                'def handler(event, context):\n    return {"statusCode": 200, "body": "from python"}\n',
+            },
+            Role: 'arn:aws:iam::000000000000:role/python',
+          },
+        },
+        Api: {
+          Type: 'AWS::ApiGatewayV2::Api',
+          Properties: {
+            Name: 'mixed',
+            ProtocolType: 'WEBSOCKET',
+            RouteSelectionExpression: '$request.body.action',
+          },
+        },
+        NodeIntegration: {
+          Type: 'AWS::ApiGatewayV2::Integration',
+          Properties: {
+            ApiId: { Ref: 'Api' },
+            IntegrationType: 'AWS_PROXY',
+            IntegrationUri: lambdaUri('Node'),
+          },
+        },
+        PythonIntegration: {
+          Type: 'AWS::ApiGatewayV2::Integration',
+          Properties: {
+            ApiId: { Ref: 'Api' },
+            IntegrationType: 'AWS_PROXY',
+            IntegrationUri: lambdaUri('Python'),
+          },
+        },
+        DefaultRoute: route('$default', 'NodeIntegration'),
+        DefaultResponse: {
+          Type: 'AWS::ApiGatewayV2::RouteResponse',
+          Properties: {
+            ApiId: { Ref: 'Api' },
+            RouteId: { Ref: 'DefaultRoute' },
+            RouteResponseKey: '$default',
+          },
+        },
+        PyRoute: route('py', 'PythonIntegration'),
+        Stage: { Type: 'AWS::ApiGatewayV2::Stage', Properties: { ApiId: { Ref: 'Api' }, StageName: 'dev' } },
+      },
+    });
+    stack = await startLocalStackProcess({ assembly: dir });
+  }, 60_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers its messages as a failed integration, never through $default', async () => {
+    const client = await TestClient.open(stack.wsUrl);
+    try {
+      client.send({ action: 'py' });
+      const failed = await client.nextJson<{ message: string }>();
+      expect(failed.message).toBe('Internal server error');
+      client.send({ action: 'other' });
+      expect(await client.next()).toBe('from $default');
+    } finally {
+      await client.dispose();
+    }
+    expect(stack.output()).toContain('this route is not run locally');
   });
 });

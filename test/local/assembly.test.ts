@@ -381,6 +381,20 @@ describe('manifest and template reader', () => {
         },
       },
       { routeKey: 'echo', logicalId: 'EchoRoute', functionId: 'assembly-Dev/DevApp/Handler', twoWay: true },
+      // Routes the local stack cannot run stay routes, so their messages do not reach $default.
+      {
+        routeKey: 'mock',
+        logicalId: 'MockRoute',
+        twoWay: false,
+        notRun: 'route mock: HTTP integrations are not run (AWS_PROXY to a Lambda function, and MOCK, only)',
+      },
+      {
+        routeKey: 'py',
+        logicalId: 'PythonRoute',
+        twoWay: false,
+        notRun:
+          'route py: its Lambda function is not one the local stack runs (listed above, or outside the assembly)',
+      },
     ]);
     expect(api?.stage).toEqual({
       logicalId: 'Stage',

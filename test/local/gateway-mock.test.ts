@@ -326,6 +326,13 @@ describe('template reader: MOCK routes', () => {
           responses: [{ logicalId: 'PingOk', key: '/200/', responseTemplates: { $default: 'pong' } }],
         },
       },
+      // Kept as a route (its messages must not reach $default), failing as a broken integration.
+      {
+        routeKey: 'fetch',
+        logicalId: 'HttpRoute',
+        twoWay: false,
+        notRun: 'route fetch: HTTP integrations are not run (AWS_PROXY to a Lambda function, and MOCK, only)',
+      },
     ]);
     expect(app.notRun.map((n) => `${n.logicalId}: ${n.reason}`).sort()).toEqual([
       'HttpResponse: applied to MOCK integrations only (an AWS_PROXY result is returned as is, as on AWS; other integrations are not run)',
