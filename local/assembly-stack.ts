@@ -39,6 +39,7 @@ import {
 import { ConnectionPool } from './connection-pool';
 import { lockDataDir } from './data-lock';
 import { attachGateway, type Gateway, type RouteTarget } from './gateway';
+import { runHttpProxyIntegration } from './gateway/http-integration';
 import { runMockIntegration } from './gateway/mock-integration';
 import { handleManagementRequest, type ManagementCall, type ManagementRefusal } from './management-api';
 import { createFunctionRuntime, type LocalFunctionRuntime } from './runtime';
@@ -381,6 +382,15 @@ async function start(
           handler: async () => {
             throw new Error(`this route is not run locally (${reason})`);
           },
+        };
+        continue;
+      }
+      if ('http' in route) {
+        const http = route.http;
+        routes[route.routeKey] = {
+          name: `HTTP_PROXY ${http.logicalId}`,
+          twoWay: route.twoWay,
+          handler: async (event) => runHttpProxyIntegration(http, event),
         };
         continue;
       }

@@ -340,7 +340,7 @@ function summary(api: {
     managementEndpoint: api.managementEndpoint,
     routes: api.description.routes.map(
       (r) =>
-        `${r.routeKey}${'mock' in r ? ' (MOCK)' : ''}${'notRun' in r ? ' (not run)' : ''}${r.twoWay ? ' (two-way)' : ''}${r.authorizer ? ' (authorizer)' : ''}`,
+        `${r.routeKey}${'mock' in r ? ' (MOCK)' : ''}${'http' in r ? ' (HTTP_PROXY)' : ''}${'notRun' in r ? ' (not run)' : ''}${r.twoWay ? ' (two-way)' : ''}${r.authorizer ? ' (authorizer)' : ''}`,
     ),
   };
 }

@@ -4,6 +4,7 @@
  * the routes that tie them together. The parts are keyed by the ids their Refs yield, since routes
  * and the rest may live in other stacks than their API.
  */
+import type { HttpProxySpec } from '../gateway/http-integration';
 import type { IntegrationResponseSpec, MockIntegrationSpec } from '../gateway/mock-integration';
 import { type FunctionIndex, functionOf } from './read-functions';
 import { existingResources, type StackState } from './stack-state';
@@ -175,12 +176,32 @@ function mockSpec(
 }
 
 /** Why the local stack cannot run a route whose integration is not a MOCK. */
+/** An HTTP_PROXY integration to a URL (a VPC link's target is not a URL: not run). */
+function httpProxySpec(integration: IntegrationPart, uri: string): HttpProxySpec {
+  const props = integration.props;
+  const parameters: Record<string, string> = {};
+  const raw = props.RequestParameters;
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    for (const [destination, source] of Object.entries(raw as Record<string, unknown>)) {
+      if (typeof source === 'string') parameters[destination] = source;
+    }
+  }
+  const timeout = Number(props.TimeoutInMillis);
+  return {
+    logicalId: integration.logicalId,
+    uri,
+    method: str(props.IntegrationMethod, 'POST') || 'POST',
+    requestParameters: parameters,
+    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 29_000,
+  };
+}
+
 function unrunnableIntegration(integration: IntegrationPart | undefined, routeKey: string): string {
   return !integration
     ? `route ${routeKey}: no integration the local stack can run`
     : integration.type === 'AWS_PROXY'
       ? `route ${routeKey}: its Lambda function is not one the local stack runs (listed above, or outside the assembly)`
-      : `route ${routeKey}: ${integration.type} integrations are not run (AWS_PROXY to a Lambda function, and MOCK, only)`;
+      : `route ${routeKey}: ${integration.type} integrations are not run (AWS_PROXY to a Lambda function, MOCK, and HTTP_PROXY to a URL, only)`;
 }
 
 class RouteReader {
@@ -215,6 +236,21 @@ class RouteReader {
       if (props.AuthorizationType === 'CUSTOM' || props.AuthorizationType === 'AWS_IAM') {
         this.read.warnings.push(
           `${where}: authorization on the MOCK route ${routeKey} is not checked locally`,
+        );
+      }
+      return;
+    }
+    const httpUri = integration?.type === 'HTTP_PROXY' ? str(integration.props.IntegrationUri) : '';
+    if (integration && /^https?:\/\//i.test(httpUri)) {
+      pushTo(this.routesByApi, apiId, {
+        routeKey,
+        logicalId,
+        twoWay,
+        http: httpProxySpec(integration, httpUri),
+      });
+      if (props.AuthorizationType === 'CUSTOM' || props.AuthorizationType === 'AWS_IAM') {
+        this.read.warnings.push(
+          `${where}: authorization on the HTTP_PROXY route ${routeKey} is not checked locally`,
         );
       }
       return;

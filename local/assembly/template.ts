@@ -12,6 +12,7 @@
  * `read-functions.ts`, `read-apis.ts`, `read-schedules.ts`, `read-data.ts` (tables, secrets,
  * parameters, dynamic references); `stack-state.ts` answers what each resource is named and yields.
  */
+import type { HttpProxySpec } from '../gateway/http-integration';
 import type { MockIntegrationSpec } from '../gateway/mock-integration';
 import type { FunctionDefinition } from '../runtime/contract';
 import type { StackArtifact } from './manifest';
@@ -77,6 +78,11 @@ export interface MockRouteDescription extends RouteBase {
   readonly mock: MockIntegrationSpec;
 }
 
+export interface HttpRouteDescription extends RouteBase {
+  /** An HTTP_PROXY integration to a URL, called by the gateway. */
+  readonly http: HttpProxySpec;
+}
+
 /**
  * A route whose integration the local stack cannot run (an HTTP or AWS service integration, a
  * function of another runtime). It stays a route, so its messages do not fall to `$default` as
@@ -87,7 +93,11 @@ export interface UnrunnableRouteDescription extends RouteBase {
   readonly notRun: string;
 }
 
-export type RouteDescription = LambdaRouteDescription | MockRouteDescription | UnrunnableRouteDescription;
+export type RouteDescription =
+  | LambdaRouteDescription
+  | MockRouteDescription
+  | HttpRouteDescription
+  | UnrunnableRouteDescription;
 
 export interface Throttle {
   readonly rateLimit?: number;

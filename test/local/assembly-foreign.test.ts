@@ -7,6 +7,8 @@
  * function's environment; routes that require an API key; AWS_IAM authorization on $connect.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readAssembly } from '../../local/assembly/manifest';
@@ -323,11 +325,30 @@ describe('SSM-typed parameters, dynamic references and API keys', () => {
   });
 });
 
-describe('a route the local stack cannot run, on a running stack', () => {
+describe('routes beyond Lambda on a running stack: one it cannot run, and HTTP_PROXY', () => {
   let dir: string;
   let stack: LocalStackProcess;
+  let backend: Server;
+  const received: { method?: string; url?: string; connectionId?: string; body: string }[] = [];
 
   beforeAll(async () => {
+    backend = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString('utf8');
+      });
+      req.on('end', () => {
+        received.push({
+          ...(req.method ? { method: req.method } : {}),
+          ...(req.url ? { url: req.url } : {}),
+          ...(typeof req.headers.connectionid === 'string' ? { connectionId: req.headers.connectionid } : {}),
+          body,
+        });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ echoed: body }));
+      });
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', () => resolve()));
+    const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
     dir = mkdtempSync(path.join(tmpdir(), 'unrunnable-assembly-'));
     const write = (file: string, value: unknown) =>
       writeFileSync(path.join(dir, file), JSON.stringify(value));
@@ -416,6 +437,25 @@ describe('a route the local stack cannot run, on a running stack', () => {
           },
         },
         PyRoute: route('py', 'PythonIntegration'),
+        HookIntegration: {
+          Type: 'AWS::ApiGatewayV2::Integration',
+          Properties: {
+            ApiId: { Ref: 'Api' },
+            IntegrationType: 'HTTP_PROXY',
+            IntegrationMethod: 'POST',
+            IntegrationUri: `${backendUrl}/hooks/{kind}`,
+            RequestParameters: {
+              'integration.request.header.connectionId': 'context.connectionId',
+              'integration.request.path.kind': "'chat'",
+              'integration.request.querystring.room': 'route.request.body.room',
+            },
+          },
+        },
+        HookRoute: route('hook', 'HookIntegration'),
+        HookResponse: {
+          Type: 'AWS::ApiGatewayV2::RouteResponse',
+          Properties: { ApiId: { Ref: 'Api' }, RouteId: { Ref: 'HookRoute' }, RouteResponseKey: '$default' },
+        },
         Stage: { Type: 'AWS::ApiGatewayV2::Stage', Properties: { ApiId: { Ref: 'Api' }, StageName: 'dev' } },
       },
     });
@@ -425,6 +465,27 @@ describe('a route the local stack cannot run, on a running stack', () => {
   afterAll(async () => {
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
+    await new Promise<void>((resolve) => backend.close(() => resolve()));
+  });
+
+  it("sends an HTTP_PROXY route's message to its URL with the mapped parameters, and the answer back on a two-way route", async () => {
+    const client = await TestClient.open(stack.wsUrl);
+    try {
+      const frame = JSON.stringify({ action: 'hook', room: 'r1', text: 'hi' });
+      client.send(frame);
+      expect(await client.nextJson()).toEqual({ echoed: frame });
+    } finally {
+      await client.dispose();
+    }
+    expect(received).toEqual([
+      {
+        method: 'POST',
+        url: '/hooks/chat?room=r1',
+        connectionId: expect.any(String),
+        body: expect.any(String),
+      },
+    ]);
+    expect(received[0]?.connectionId).toMatch(/=$/);
   });
 
   it('answers its messages as a failed integration, never through $default', async () => {

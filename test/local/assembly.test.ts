@@ -386,7 +386,8 @@ describe('manifest and template reader', () => {
         routeKey: 'mock',
         logicalId: 'MockRoute',
         twoWay: false,
-        notRun: 'route mock: HTTP integrations are not run (AWS_PROXY to a Lambda function, and MOCK, only)',
+        notRun:
+          'route mock: HTTP integrations are not run (AWS_PROXY to a Lambda function, MOCK, and HTTP_PROXY to a URL, only)',
       },
       {
         routeKey: 'py',
@@ -493,7 +494,7 @@ describe('manifest and template reader', () => {
     // Each says why: a route to a function that is not run names that, not its integration type.
     const reasons = Object.fromEntries(read().notRun.map((n) => [n.logicalId, n.reason]));
     expect(reasons.MockRoute).toBe(
-      'route mock: HTTP integrations are not run (AWS_PROXY to a Lambda function, and MOCK, only)',
+      'route mock: HTTP integrations are not run (AWS_PROXY to a Lambda function, MOCK, and HTTP_PROXY to a URL, only)',
     );
     expect(reasons.PythonRoute).toMatch(/^route py: its Lambda function is not one the local stack runs/);
   });

@@ -331,12 +331,13 @@ describe('template reader: MOCK routes', () => {
         routeKey: 'fetch',
         logicalId: 'HttpRoute',
         twoWay: false,
-        notRun: 'route fetch: HTTP integrations are not run (AWS_PROXY to a Lambda function, and MOCK, only)',
+        notRun:
+          'route fetch: HTTP integrations are not run (AWS_PROXY to a Lambda function, MOCK, and HTTP_PROXY to a URL, only)',
       },
     ]);
     expect(app.notRun.map((n) => `${n.logicalId}: ${n.reason}`).sort()).toEqual([
       'HttpResponse: applied to MOCK integrations only (an AWS_PROXY result is returned as is, as on AWS; other integrations are not run)',
-      'HttpRoute: route fetch: HTTP integrations are not run (AWS_PROXY to a Lambda function, and MOCK, only)',
+      'HttpRoute: route fetch: HTTP integrations are not run (AWS_PROXY to a Lambda function, MOCK, and HTTP_PROXY to a URL, only)',
     ]);
   });
 });
