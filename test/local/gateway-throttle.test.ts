@@ -34,6 +34,27 @@ async function startThrottledGateway(
   };
 }
 
+/** Routes with a `$connect` that accepts and reports each call. */
+const countingConnect = (onConnect: () => void): Parameters<typeof attachGateway>[0]['routes'] => ({
+  $connect: {
+    name: 'connect',
+    handler: async () => {
+      onConnect();
+      return { statusCode: 200 };
+    },
+  },
+});
+
+/** The failed upgrade's status and body, or undefined when the connection opened. */
+const refusedUpgrade = (url: string): Promise<{ status?: number; body?: string } | undefined> =>
+  TestClient.open(url).then(
+    async (client) => {
+      await client.dispose();
+      return undefined;
+    },
+    (error: { status?: number; body?: string }) => error,
+  );
+
 describe('token buckets', () => {
   it('takes a route setting over the stage default, field by field, and the account quota last', () => {
     const settings = {
@@ -109,15 +130,9 @@ describe('the gateway with $connect throttling', () => {
 
   beforeAll(async () => {
     ({ wsUrl, close } = await startThrottledGateway(
-      {
-        $connect: {
-          name: 'connect',
-          handler: async () => {
-            connects++;
-            return { statusCode: 200 };
-          },
-        },
-      },
+      countingConnect(() => {
+        connects++;
+      }),
       // Messages are not limited here; connection requests are, to a burst of 2 that never refills.
       { routes: { $connect: { rateLimit: 0.001, burstLimit: 2 } } },
     ));
@@ -128,13 +143,7 @@ describe('the gateway with $connect throttling', () => {
   it('fails the upgrade of a connection request over the limit with 429, without running $connect', async () => {
     const admitted = await Promise.all([TestClient.open(wsUrl), TestClient.open(wsUrl)]);
     try {
-      const refused = await TestClient.open(wsUrl).then(
-        async (client) => {
-          await client.dispose();
-          return undefined;
-        },
-        (error: { status?: number; body?: string }) => error,
-      );
+      const refused = await refusedUpgrade(wsUrl);
       expect(refused?.status).toBe(429);
       expect(JSON.parse(refused?.body ?? '{}')).toEqual({ message: 'Too Many Requests' });
       expect(connects).toBe(2);
@@ -151,15 +160,9 @@ describe('the gateway with AWS_IAM authorization on $connect', () => {
 
   beforeAll(async () => {
     ({ wsUrl, close } = await startThrottledGateway(
-      {
-        $connect: {
-          name: 'connect',
-          handler: async () => {
-            connects++;
-            return { statusCode: 200 };
-          },
-        },
-      },
+      countingConnect(() => {
+        connects++;
+      }),
       {},
       { connectRequiresSignature: true },
     ));
@@ -168,13 +171,7 @@ describe('the gateway with AWS_IAM authorization on $connect', () => {
   afterAll(() => close());
 
   it('refuses an unsigned connection request with 403 before $connect runs; signed ones connect', async () => {
-    const unsigned = await TestClient.open(wsUrl).then(
-      async (client) => {
-        await client.dispose();
-        return undefined;
-      },
-      (error: { status?: number; body?: string }) => error,
-    );
+    const unsigned = await refusedUpgrade(wsUrl);
     expect(unsigned?.status).toBe(403);
     expect(JSON.parse(unsigned?.body ?? '{}')).toEqual({ message: 'Forbidden' });
     expect(connects).toBe(0);
