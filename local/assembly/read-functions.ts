@@ -1,14 +1,16 @@
 /**
  * Lambda functions the local runtime can run (Node.js, code in the assembly or inline), each with
- * its role's resolved policy, and the lookups APIs and schedules use to find them: by logical id
- * within a stack, and by ARN (aliases and versions resolve to their function).
+ * its role's resolved policy and the layers of this assembly it lists, and the lookups APIs and
+ * schedules use to find them: by logical id within a stack, and by ARN (aliases and versions
+ * resolve to their function).
  */
 import * as path from 'node:path';
 import { roleNameOf } from '../iam/arns';
+import { assetLocation, type LayerIndex, layersOf, readLayers } from './read-layers';
 import type { PolicyOfRole } from './read-roles';
 import { existingResources, type RawResource, referencedResource, type StackState } from './stack-state';
 import type { CodeSource, LocalFunction, ReadContext } from './template';
-import { list, str } from './values';
+import { str } from './values';
 
 export interface FunctionIndex {
   readonly functions: readonly LocalFunction[];
@@ -30,13 +32,7 @@ function codeSource(
 ): CodeSource | undefined {
   const code = (props.Code ?? {}) as Record<string, unknown>;
   if (typeof code.ZipFile === 'string') return { kind: 'inline', source: code.ZipFile };
-  const key = str(code.S3Key);
-  const hash = key.replace(/\.zip$/, '');
-  let location = hash ? state.artifact.assets.get(hash) : undefined;
-  const metadataPath = resource.Metadata?.['aws:asset:path'];
-  if (!location && typeof metadataPath === 'string') {
-    location = path.resolve(path.dirname(state.artifact.templateFile), metadataPath);
-  }
+  const location = assetLocation(state, code.S3Key, resource);
   if (!location) return undefined;
   return /\.(zip|jar)$/i.test(location)
     ? { kind: 'zip', path: location }
@@ -64,6 +60,7 @@ function describeFunction(
   resource: RawResource,
   code: CodeSource,
   policyOfRole: PolicyOfRole,
+  layerIndex: LayerIndex,
 ): LocalFunction {
   const props = state.props(logicalId);
   const id = `${state.artifact.artifactId}/${logicalId}`;
@@ -71,7 +68,7 @@ function describeFunction(
   const arn = str(state.ctx.getAtt(logicalId, 'Arn'));
   const roleArn = str(props.Role);
   const roleName = roleNameOf(roleArn);
-  if (list(props.Layers).length > 0) read.warnings.push(`${id}: layers are not mounted`);
+  const layers = layersOf(layerIndex, id, props.Layers, read.warnings);
   const environment: Record<string, string> = {};
   const variables =
     (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
@@ -95,6 +92,7 @@ function describeFunction(
     memoryMb:
       typeof props.MemorySize === 'number' ? props.MemorySize : Number(props.MemorySize ?? 128) || 128,
     environment,
+    ...(layers.length > 0 ? { layers } : {}),
     policy: policyOfRole(roleName, id),
     ...(roleArn.startsWith('arn:') ? { roleArn } : {}),
   };
@@ -105,6 +103,7 @@ export function readFunctions(read: ReadContext, policyOfRole: PolicyOfRole): Fu
   const functions: LocalFunction[] = [];
   const byArn = new Map<string, string>();
   const byLogical = new Map<string, string>();
+  const layerIndex = readLayers(read);
   for (const { state, logicalId, resource } of existingResources(read.states)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const runnable = runnableCode(state, state.props(logicalId), resource);
@@ -117,7 +116,7 @@ export function readFunctions(read: ReadContext, policyOfRole: PolicyOfRole): Fu
       });
       continue;
     }
-    const fn = describeFunction(read, state, logicalId, resource, runnable.code, policyOfRole);
+    const fn = describeFunction(read, state, logicalId, resource, runnable.code, policyOfRole, layerIndex);
     functions.push(fn);
     byArn.set(fn.arn, fn.id);
     byLogical.set(`${state.artifact.artifactId}/${logicalId}`, fn.id);

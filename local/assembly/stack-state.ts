@@ -71,6 +71,7 @@ const NAME_PROPERTY: Readonly<Record<string, string>> = {
   'AWS::DynamoDB::Table': 'TableName',
   'AWS::DynamoDB::GlobalTable': 'TableName',
   'AWS::Lambda::Function': 'FunctionName',
+  'AWS::Lambda::LayerVersion': 'LayerName',
   'AWS::IAM::Role': 'RoleName',
   'AWS::IAM::ManagedPolicy': 'ManagedPolicyName',
   'AWS::IAM::Policy': 'PolicyName',
@@ -268,6 +269,9 @@ function arnOf(n: Naming, logicalId: string): string {
       return `arn:aws:dynamodb:${region}:${accountId}:table/${name}`;
     case 'AWS::Lambda::Function':
       return `arn:aws:lambda:${region}:${accountId}:function:${name}`;
+    case 'AWS::Lambda::LayerVersion':
+      // Versions are numbered from 1 locally (only one is ever published).
+      return `arn:aws:lambda:${region}:${accountId}:layer:${name}:1`;
     case 'AWS::IAM::Role':
       return `arn:aws:iam::${accountId}:role/${str(n.props(logicalId).Path, '/').replace(/^\//, '')}${name}`;
     case 'AWS::IAM::ManagedPolicy':
@@ -301,6 +305,7 @@ function refOf(n: Naming, logicalId: string): unknown {
     case 'AWS::SecretsManager::Secret':
     case 'AWS::SNS::Topic':
     case 'AWS::IAM::ManagedPolicy':
+    case 'AWS::Lambda::LayerVersion':
       return arnOf(n, logicalId);
     case 'AWS::SQS::Queue':
       return `https://sqs.${region}.amazonaws.com/${accountId}/${physicalName(n, logicalId)}`;
@@ -338,7 +343,8 @@ function getAttOf(n: Naming, logicalId: string, attribute: string): unknown {
     (type === 'AWS::Lambda::Version' && attribute === 'FunctionArn')
   )
     return refOf(n, logicalId);
-  if (attribute === 'Arn') return arnOf(n, logicalId);
+  if (attribute === 'Arn' || (type === 'AWS::Lambda::LayerVersion' && attribute === 'LayerVersionArn'))
+    return arnOf(n, logicalId);
   if (type === 'AWS::ApiGatewayV2::Api') {
     const apiId = shortId(10, stackName, logicalId);
     if (attribute === 'ApiId') return apiId;

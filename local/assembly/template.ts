@@ -234,6 +234,9 @@ const REPRESENTED: Readonly<Record<string, string>> = {
   'AWS::ApiGatewayV2::Deployment': 'routes are served as soon as the stack starts',
   'AWS::Lambda::Alias': "an alias (or version) runs its function's current code",
   'AWS::Lambda::Version': "an alias (or version) runs its function's current code",
+  'AWS::Lambda::LayerVersion':
+    'mounted into the functions that list it (see the warnings for any that cannot be)',
+  'AWS::Lambda::LayerVersionPermission': 'layers of this app are usable by its functions without it',
   'AWS::CDK::Metadata': 'CDK bookkeeping',
 };
 

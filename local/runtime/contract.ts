@@ -43,6 +43,12 @@ export interface FunctionDefinition {
   readonly memoryMb: number;
   /** Exactly the template's Environment.Variables, resolved. */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * The function's layers in the order its Layers list names them (later ones overwrite earlier
+   * ones in /opt, as Lambda extracts them): each an absolute folder, or a .zip file, holding what
+   * Lambda would extract to /opt. @default none
+   */
+  readonly layers?: readonly string[];
   /** Every statement of every policy attached to the function's role (inline and AWS::IAM::Policy). */
   readonly policy: readonly PolicyStatement[];
   /**

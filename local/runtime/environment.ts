@@ -1,6 +1,6 @@
 /**
  * The environment of one function instance: exactly the template's variables plus what the Lambda
- * Node.js runtime adds. Nothing of the emulator's own environment is passed on. Where the runtime
+ * Node.js runtime adds (NODE_PATH in the runtime's order: layers, the runtime's SDK, the task root). Nothing of the emulator's own environment is passed on. Where the runtime
  * reserves a name (AWS_REGION, ...), its value wins over the template's, as on AWS (CloudFormation
  * refuses reserved keys there).
  */
@@ -13,6 +13,8 @@ export interface InstanceEnvironmentInput {
   readonly identity: FunctionIdentity;
   readonly servicesEndpoint: string | undefined;
   readonly sdkRoot: string;
+  /** The function's layers as one folder (what Lambda extracts to /opt), when it has any. */
+  readonly optDir?: string;
   readonly logStreamName: string;
 }
 
@@ -36,7 +38,11 @@ export function instanceEnvironment(input: InstanceEnvironmentInput): Record<str
     TZ: ':UTC',
     LANG: 'en_US.UTF-8',
     PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-    NODE_PATH: [path.join(input.sdkRoot, 'node_modules'), definition.codeDir].join(path.delimiter),
+    NODE_PATH: [
+      ...layerModuleFolders(input.optDir, definition.runtime),
+      path.join(input.sdkRoot, 'node_modules'),
+      definition.codeDir,
+    ].join(path.delimiter),
   };
   if (input.servicesEndpoint) added.AWS_ENDPOINT_URL = input.servicesEndpoint;
   // The SDK warns when the local Node is older than the runtime the template names; on AWS it is not.
@@ -44,6 +50,18 @@ export function instanceEnvironment(input: InstanceEnvironmentInput): Record<str
     added.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   }
   return { ...definition.environment, ...added };
+}
+
+/**
+ * The layer folders the Lambda Node.js runtime puts first on NODE_PATH: the one for the runtime's
+ * Node major version (the template's runtime, as on AWS, not the local Node), then the shared one.
+ */
+export function layerModuleFolders(optDir: string | undefined, runtime: string): string[] {
+  if (!optDir) return [];
+  return [
+    path.join(optDir, 'nodejs', `node${runtimeNodeMajor(runtime)}`, 'node_modules'),
+    path.join(optDir, 'nodejs', 'node_modules'),
+  ];
 }
 
 export function logGroupName(functionName: string): string {

@@ -75,7 +75,7 @@
 import type { FunctionDefinition, FunctionIdentity, FunctionRuntime, InvokeResult } from './contract';
 import { instanceEnvironment, newLogStreamName, runtimeNodeMajor } from './environment';
 import { FunctionInstance } from './instance';
-import { instanceFiles } from './instance-files';
+import { instanceFiles, layerRoot } from './instance-files';
 import { FunctionPool, type FunctionStats, type InvokeCall, type InvokeFault, type KillTarget } from './pool';
 import type { OutboundRouteSpec } from './protocol';
 
@@ -158,6 +158,7 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): LocalFun
         onInvoke: options.onInvoke,
         startInstance: (current, generation) => {
           const logStreamName = newLogStreamName(new Date(), crypto.randomUUID());
+          const optDir = layerRoot(current.layers);
           return new FunctionInstance({
             definition: current,
             environment: instanceEnvironment({
@@ -166,10 +167,12 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): LocalFun
               identity: identityFor(current.id),
               servicesEndpoint: options.servicesEndpoint,
               sdkRoot: files.sdkRoot,
+              ...(optDir ? { optDir } : {}),
               logStreamName,
             }),
             mainPath: files.mainPath,
             sdkRoot: files.sdkRoot,
+            ...(optDir ? { optDir } : {}),
             logStreamName,
             outboundRoutes,
             lifecycleLogs,

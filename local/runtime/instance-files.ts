@@ -2,11 +2,14 @@
  * The files an instance runs from, prepared once per emulator process: the instance-side code
  * bundled into plain JavaScript (so instances start with bare `node`, without a TypeScript loader
  * in the function's process), and a folder whose node_modules links the SDK packages the Lambda
- * Node.js runtime provides to this project's own copies. Cached by content under
- * node_modules/.cache; written to a temporary folder and renamed so parallel test workers agree.
+ * Node.js runtime provides to this project's own copies; and, per list of layers, the folder a
+ * function sees as /opt. Cached by content under node_modules/.cache; written to a temporary
+ * folder and renamed so parallel test workers agree.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -15,6 +18,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -89,6 +93,58 @@ function prepare(): InstanceFiles {
   }
   pruneStale(cacheDir, path.basename(finalDir));
   return files;
+}
+
+const mergedLayers = new Map<string, string>();
+
+/**
+ * What a function with these layers sees as /opt. One layer folder is used as is; several (or a
+ * zipped one) are merged once per emulator process into node_modules/.cache/local-lambda-layers,
+ * each copied (or unzipped) over the ones before it in list order, as Lambda extracts them, so a
+ * later layer's file wins. Keyed by the layers' paths and modification times (CDK names asset
+ * folders by their content hash). A layer that no longer exists is left out.
+ */
+export function layerRoot(layers: readonly string[] | undefined): string | undefined {
+  if (!layers || layers.length === 0) return undefined;
+  const [only] = layers;
+  if (layers.length === 1 && only !== undefined && !isZip(only)) return only;
+  const present = layers.filter((layer) => existsSync(layer));
+  const hash = createHash('sha256');
+  for (const layer of present)
+    hash
+      .update(layer)
+      .update(String(statSync(layer).mtimeMs))
+      .update('\n');
+  const key = hash.digest('hex').slice(0, 16);
+  const known = mergedLayers.get(key);
+  if (known) return known;
+  const cacheDir = path.join(projectRoot, 'node_modules', '.cache', 'local-lambda-layers');
+  const finalDir = path.join(cacheDir, key);
+  if (existsSync(finalDir)) {
+    // Used again: not stale for another emulator's pruning.
+    const now = new Date();
+    utimesSync(finalDir, now, now);
+  } else {
+    const workDir = path.join(cacheDir, `.tmp-${randomUUID()}`);
+    mkdirSync(workDir, { recursive: true });
+    for (const layer of present) {
+      if (isZip(layer)) execFileSync('unzip', ['-q', '-o', layer, '-d', workDir]);
+      else cpSync(layer, workDir, { recursive: true, force: true });
+    }
+    try {
+      renameSync(workDir, finalDir);
+    } catch (error) {
+      rmSync(workDir, { recursive: true, force: true });
+      if (!existsSync(finalDir)) throw error;
+    }
+    pruneStale(cacheDir, key);
+  }
+  mergedLayers.set(key, finalDir);
+  return finalDir;
+}
+
+function isZip(file: string): boolean {
+  return /\.zip$/i.test(file);
 }
 
 /** Builds of earlier sources (and abandoned temporary folders), once no running emulator can still use them. */

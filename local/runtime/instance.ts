@@ -14,6 +14,8 @@ export interface InstanceStartOptions {
   readonly environment: Readonly<Record<string, string>>;
   readonly mainPath: string;
   readonly sdkRoot: string;
+  /** The function's layers as one folder (what Lambda extracts to /opt), when it has any. */
+  readonly optDir?: string;
   readonly logStreamName: string;
   readonly outboundRoutes: readonly OutboundRouteSpec[];
   readonly lifecycleLogs: boolean;
@@ -137,6 +139,7 @@ export class FunctionInstance {
       handler: options.definition.handler,
       taskRoot: options.definition.codeDir,
       sdkRoot: options.sdkRoot,
+      ...(options.optDir ? { optDir: options.optDir } : {}),
       functionName: options.definition.functionName,
       functionVersion: '$LATEST',
       invokedFunctionArn: options.definition.arn,

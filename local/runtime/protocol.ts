@@ -19,6 +19,8 @@ export interface InitMessage {
   readonly taskRoot: string;
   /** A folder whose node_modules holds the SDK packages the Lambda Node.js runtime provides. */
   readonly sdkRoot: string;
+  /** What the function's `/opt` is (its layers, merged); absent when it has none. */
+  readonly optDir?: string;
   readonly functionName: string;
   readonly functionVersion: string;
   readonly invokedFunctionArn: string;

@@ -9,7 +9,12 @@ import { ensureCachedAssembly } from '../../local/app/synth-cache';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-export type ForeignApp = 'l1-broadcast' | 'l2-authorized' | 'l2-stage-twoway' | 'l2-nested-stack';
+export type ForeignApp =
+  | 'l1-broadcast'
+  | 'l2-authorized'
+  | 'l2-stage-twoway'
+  | 'l2-nested-stack'
+  | 'l2-layers';
 
 export async function foreignAppAssembly(app: ForeignApp): Promise<string> {
   const appDir = path.join(ROOT, 'test', 'fixtures', 'foreign-apps', app);

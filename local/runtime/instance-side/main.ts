@@ -75,16 +75,22 @@ async function initialize(message: InitMessage): Promise<void> {
   init = message;
   batchStdout();
   patchConsole();
-  // Module URLs and filenames are real paths; compare against the task root's real path.
-  const taskRoot = realpathOrSelf(message.taskRoot);
-  isolateRequire(taskRoot);
+  // Module URLs and filenames are real paths; compare against the roots' real paths.
+  const roots = {
+    taskRoot: realpathOrSelf(message.taskRoot),
+    // Without layers /opt is empty on AWS: a folder that does not exist stands for it.
+    optRoot: message.optDir
+      ? realpathOrSelf(message.optDir)
+      : path.join(path.dirname(message.sdkRoot), 'no-layers'),
+  };
+  isolateRequire(roots);
   let hooksRegistered = false;
   const beforeImport = () => {
     if (hooksRegistered) return;
     hooksRegistered = true;
     registerImportHooks({
-      taskRoot,
-      sdkRoot: message.sdkRoot,
+      ...roots,
+      nodePath: (process.env.NODE_PATH ?? '').split(path.delimiter).filter(Boolean),
       hooksPath: path.join(__dirname, 'sdk-resolve-hooks.mjs'),
     });
   };

@@ -1,8 +1,9 @@
 /**
  * Makes the function's code see the packages a Lambda sandbox has, and no others: its own
- * node_modules, plus the runtime's SDK (NODE_PATH for require(), the resolve hooks for import).
- * The folder a local asset sits in usually has the emulator's node_modules above it; on AWS
- * nothing is above /var/task, so require() from the task root stops looking at the task root.
+ * node_modules, the layers' (what Lambda extracts to /opt), and the runtime's SDK, through
+ * NODE_PATH for require() and the resolve hooks for import.
+ * The folders a local asset or layer sits in usually have the emulator's node_modules above them;
+ * on AWS nothing is above /var/task or /opt, so require() from inside either stops looking there.
  */
 import Module, { register } from 'node:module';
 import path from 'node:path';
@@ -10,26 +11,54 @@ import { pathToFileURL } from 'node:url';
 
 interface ModuleInternals {
   _nodeModulePaths(from: string): string[];
+  _resolveFilename(request: string, ...rest: unknown[]): string;
 }
 
-/** require() from the task root: its own node_modules, then NODE_PATH (the runtime's SDK). */
-export function isolateRequire(taskRoot: string): void {
-  const inside = (file: string) => file === taskRoot || file.startsWith(`${taskRoot}${path.sep}`);
+/** Where code lives in a sandbox: the task root, and /opt when the function has layers. */
+export interface CodeRoots {
+  readonly taskRoot: string;
+  /** What `/opt` stands for: the function's layers, or a folder that does not exist. */
+  readonly optRoot: string;
+}
+
+export function isInside(root: string, file: string): boolean {
+  return file === root || file.startsWith(`${root}${path.sep}`);
+}
+
+/** `/opt/x` in a sandbox, as the path it stands for here; undefined for any other path. */
+export function mapOptPath(request: string, optRoot: string): string | undefined {
+  if (request !== '/opt' && !request.startsWith('/opt/')) return undefined;
+  return path.join(optRoot, request.slice('/opt'.length));
+}
+
+/**
+ * require() from the task root or /opt: node_modules inside that root, then NODE_PATH (the
+ * layers' node_modules, then the runtime's SDK); and `/opt/...` paths lead to the layers.
+ */
+export function isolateRequire(roots: CodeRoots): void {
   const internals = Module as unknown as ModuleInternals;
   const lookupPaths = internals._nodeModulePaths.bind(Module);
   internals._nodeModulePaths = (from: string) => {
     const paths = lookupPaths(from);
-    return inside(from) ? paths.filter(inside) : paths;
+    for (const root of [roots.taskRoot, roots.optRoot]) {
+      if (isInside(root, from)) return paths.filter((candidate) => isInside(root, candidate));
+    }
+    return paths;
   };
+  const resolveFilename = internals._resolveFilename.bind(Module);
+  internals._resolveFilename = (request: string, ...rest: unknown[]) =>
+    resolveFilename(mapOptPath(request, roots.optRoot) ?? request, ...rest);
 }
 
 /**
- * import from the task root: the same packages, through resolve hooks (NODE_PATH does not apply
- * to ES modules). Registered when the handler is an ES module; a CommonJS handler's own dynamic
- * import() then resolves by plain Node rules.
+ * import from the task root or /opt: the same packages, through resolve hooks (Node itself does
+ * not apply NODE_PATH to ES modules; Lambda's Node.js 18+ runtimes do). Registered when the handler
+ * is an ES module; a CommonJS handler's own dynamic import() then resolves by plain Node rules.
  */
-export function registerImportHooks(options: { taskRoot: string; sdkRoot: string; hooksPath: string }): void {
+export function registerImportHooks(
+  options: CodeRoots & { nodePath: readonly string[]; hooksPath: string },
+): void {
   register(pathToFileURL(options.hooksPath).href, {
-    data: { taskRoot: options.taskRoot, sdkRoot: options.sdkRoot },
+    data: { taskRoot: options.taskRoot, optRoot: options.optRoot, nodePath: options.nodePath },
   });
 }

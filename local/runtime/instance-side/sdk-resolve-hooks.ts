@@ -1,17 +1,22 @@
 /**
- * ESM resolve hooks (registered with module.register in every instance). Two jobs:
- * - packages the Lambda Node.js runtime provides (the AWS SDK v3) resolve from the emulator's own
- *   node_modules, as they do from the runtime's on AWS; NODE_PATH does the same for require();
- * - a bare import from the function's code never resolves to a node_modules folder *above* the
- *   task root (on AWS there is none), so a package the bundle forgot fails here as it would there.
+ * ESM resolve hooks (registered with module.register in instances whose handler is an ES module).
+ * They give import what the Lambda Node.js 18+ runtimes give it:
+ * - a bare import from the function's code (task root or /opt) first resolves by Node's rules but
+ *   never to a node_modules folder *above* that root (on AWS there is none), then searches the
+ *   NODE_PATH folders in order, as those runtimes do for ES modules: the layers' node_modules,
+ *   then the runtime's SDK. A package neither the bundle nor a layer holds fails as it would there;
+ * - `/opt/...` (a path or a file: URL) leads to the function's layers.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { providedByRuntime } from './runtime-packages';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isInside, mapOptPath } from './module-isolation';
 
 interface HookData {
   readonly taskRoot: string;
-  readonly sdkRoot: string;
+  readonly optRoot: string;
+  /** The instance's NODE_PATH, in order. */
+  readonly nodePath: readonly string[];
 }
 
 interface ResolveContext {
@@ -28,33 +33,69 @@ interface ResolveResult {
 
 type NextResolve = (specifier: string, context?: ResolveContext) => ResolveResult | Promise<ResolveResult>;
 
-let taskRootUrl = '';
-let sdkParentUrl = '';
+let roots: readonly string[] = [];
+let optRoot = '';
+let packageFolders: readonly string[] = [];
 
 export function initialize(data: HookData): void {
-  taskRootUrl = pathToFileURL(path.join(data.taskRoot, '/')).href;
-  sdkParentUrl = pathToFileURL(path.join(data.sdkRoot, 'index.js')).href;
+  optRoot = data.optRoot;
+  roots = [data.taskRoot, data.optRoot];
+  // A NODE_PATH entry holds packages directly; only node_modules folders can be searched through
+  // Node's resolver (by resolving from a file next to them), and those are the ones that matter.
+  packageFolders = data.nodePath.filter((folder) => path.basename(folder) === 'node_modules');
 }
 
 const isBare = (specifier: string) => !/^(\.|\/|#|[a-z][a-z0-9+.-]*:)/i.test(specifier);
+
+/** `@scope/name` or `name`, without a subpath. */
+function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return (specifier.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
+}
+
+function fileOf(url: string): string | undefined {
+  return url.startsWith('file:') ? fileURLToPath(url) : undefined;
+}
+
+function inRoots(url: string): boolean {
+  const file = fileOf(url);
+  return file !== undefined && roots.some((root) => isInside(root, file));
+}
+
+function optSpecifier(specifier: string): string | undefined {
+  const file = specifier.startsWith('file:') ? fileURLToPath(specifier) : specifier;
+  const mapped = mapOptPath(file, optRoot);
+  return mapped === undefined ? undefined : pathToFileURL(mapped).href;
+}
 
 export async function resolve(
   specifier: string,
   context: ResolveContext,
   nextResolve: NextResolve,
 ): Promise<ResolveResult> {
-  if (!isBare(specifier) || !context.parentURL?.startsWith(taskRootUrl)) {
+  const opt = optSpecifier(specifier);
+  if (opt) return nextResolve(opt, context);
+  if (!isBare(specifier) || !context.parentURL || !inRoots(context.parentURL)) {
     return nextResolve(specifier, context);
   }
-  let resolved: ResolveResult;
+  let failure: unknown;
   try {
-    resolved = await nextResolve(specifier, context);
+    const resolved = await nextResolve(specifier, context);
+    if (resolved.url.startsWith('node:') || inRoots(resolved.url)) return resolved;
   } catch (error) {
-    if (providedByRuntime(specifier)) return nextResolve(specifier, { ...context, parentURL: sdkParentUrl });
-    throw error;
+    failure = error;
   }
-  if (resolved.url.startsWith('node:') || resolved.url.startsWith(taskRootUrl)) return resolved;
-  if (providedByRuntime(specifier)) return nextResolve(specifier, { ...context, parentURL: sdkParentUrl });
+  const name = packageName(specifier);
+  // The folder holding the package is node_modules itself, so resolving from beside it finds the
+  // package there first and never climbs to a node_modules further up.
+  const folder = packageFolders.find((candidate) => existsSync(path.join(candidate, name)));
+  if (folder) {
+    return nextResolve(specifier, {
+      ...context,
+      parentURL: pathToFileURL(path.join(path.dirname(folder), 'node-path.js')).href,
+    });
+  }
+  if (failure) throw failure;
   const notFound = new Error(`Cannot find package '${specifier}' imported from ${context.parentURL}`);
   Object.assign(notFound, { code: 'ERR_MODULE_NOT_FOUND' });
   throw notFound;
