@@ -56,14 +56,15 @@ function numberFlag(values: Record<string, unknown>, name: string): number | und
 }
 
 function notRunLines(stack: LocalStack): string[] {
-  if (stack.notRun.length === 0) return [];
-  const lines = [`  Not run (${stack.notRun.length} resources of the assembly):`];
+  const lines: string[] = [];
+  if (stack.notRun.length > 0) lines.push(`  Not run (${stack.notRun.length} resources of the assembly):`);
   const byReason = new Map<string, string[]>();
   for (const item of stack.notRun) {
     const key = `${item.type}: ${item.reason}`;
     byReason.set(key, [...(byReason.get(key) ?? []), item.logicalId]);
   }
   for (const [key, ids] of byReason) lines.push(`    ${key}`, `      ${ids.join(', ')}`);
+  // Warnings stand on their own: an app whose every resource runs may still have some.
   for (const warning of stack.warnings) lines.push(`  Warning: ${warning}`);
   return lines;
 }
