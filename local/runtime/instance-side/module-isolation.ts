@@ -46,8 +46,19 @@ export function isolateRequire(roots: CodeRoots): void {
     return paths;
   };
   const resolveFilename = internals._resolveFilename.bind(Module);
-  internals._resolveFilename = (request: string, ...rest: unknown[]) =>
-    resolveFilename(mapOptPath(request, roots.optRoot) ?? request, ...rest);
+  internals._resolveFilename = (request: string, ...rest: unknown[]) => {
+    try {
+      return resolveFilename(mapOptPath(request, roots.optRoot) ?? request, ...rest);
+    } catch (error) {
+      throw withOptPaths(error, roots.optRoot);
+    }
+  };
+}
+
+/** The error with the layers' folder named `/opt` again, as the code asked for it and AWS says. */
+export function withOptPaths(error: unknown, optRoot: string): unknown {
+  if (error instanceof Error) error.message = error.message.split(optRoot).join('/opt');
+  return error;
 }
 
 /**

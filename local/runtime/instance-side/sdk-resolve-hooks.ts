@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isInside, mapOptPath } from './module-isolation';
+import { isInside, mapOptPath, withOptPaths } from './module-isolation';
 
 interface HookData {
   readonly taskRoot: string;
@@ -74,7 +74,13 @@ export async function resolve(
   nextResolve: NextResolve,
 ): Promise<ResolveResult> {
   const opt = optSpecifier(specifier);
-  if (opt) return nextResolve(opt, context);
+  if (opt) {
+    try {
+      return await nextResolve(opt, context);
+    } catch (error) {
+      throw withOptPaths(error, optRoot);
+    }
+  }
   if (!isBare(specifier) || !context.parentURL || !inRoots(context.parentURL)) {
     return nextResolve(specifier, context);
   }
