@@ -71,7 +71,7 @@ export function layersOf(
     if (location) mounted.push(location);
     else
       warnings.push(
-        `${functionId}: layer ${arn || '(unresolved)'} is not a layer of this assembly; it is not mounted (code importing from it fails as it would without the layer)`,
+        `${functionId}: layer ${arn || '(unresolved)'} has no content in this assembly (published elsewhere, by another account or app); it is not mounted, so code importing from it fails as it would without the layer`,
       );
   }
   return mounted;

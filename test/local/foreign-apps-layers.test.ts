@@ -38,7 +38,7 @@ describe('foreign app with layers: the reader', () => {
     expect(byLogical('BareFunction')?.layers).toBeUndefined();
     expect(app.warnings).toContainEqual(
       expect.stringMatching(
-        /^ShoutApi\/EchoFunction[0-9A-F]+: layer arn:aws:lambda:us-east-1:580247275435:layer:LambdaInsightsExtension:53 is not a layer of this assembly/,
+        /^ShoutApi\/EchoFunction[0-9A-F]+: layer arn:aws:lambda:us-east-1:580247275435:layer:LambdaInsightsExtension:53 has no content in this assembly/,
       ),
     );
     expect(app.warnings.filter((warning) => warning.includes('layer'))).toHaveLength(1);
