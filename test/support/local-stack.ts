@@ -92,7 +92,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 function flags(options: LocalStackProcessOptions): string[] {
   const args = ['--port', '0', '--json-ready', '--stop-on-stdin-end', '--no-hot-reload'];
   if (options.assembly !== undefined) args.push('--assembly', options.assembly);
-  const inProcess = options.inProcess ?? modeFromEnvironment();
+  // LOCAL_STACK_MODE chooses how the project's own app runs; a foreign assembly always runs as one.
+  const inProcess = options.inProcess ?? (options.assembly === undefined ? modeFromEnvironment() : undefined);
   if (inProcess === true) args.push('--in-process');
   if (inProcess === false && options.assembly === undefined) args.push('--from-assembly');
   args.push(...(options.extraArgs ?? []));
