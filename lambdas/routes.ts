@@ -45,6 +45,13 @@ export interface FunctionSpec {
 
 export interface RouteSpec extends FunctionSpec {
   readonly routeKey: '$connect' | '$disconnect' | '$default' | 'auth' | 'message';
+  /**
+   * A two-way route (it has a route response): the last frame of the handler's reply to the sender
+   * is returned as the integration's response body, and API Gateway sends it, instead of a
+   * `PostToConnection`. Every invocation of such a route must return a frame: API Gateway answers
+   * a two-way invocation that returns no body with an empty message, which is no protocol frame.
+   */
+  readonly twoWay: boolean;
 }
 
 export interface ScheduledJobSpec extends FunctionSpec {
@@ -68,6 +75,7 @@ export const ROUTES: readonly RouteSpec[] = [
     tables: { connections: ['PutItem'] },
     manageConnections: false,
     readsJwtSecret: false,
+    twoWay: false,
   },
   {
     routeKey: 'auth',
@@ -86,6 +94,9 @@ export const ROUTES: readonly RouteSpec[] = [
     },
     manageConnections: true,
     readsJwtSecret: true,
+    // One-way: an auth_error is followed by closing the socket, and session_replaced goes to
+    // another connection; the reply is posted.
+    twoWay: false,
   },
   {
     routeKey: 'message',
@@ -102,6 +113,10 @@ export const ROUTES: readonly RouteSpec[] = [
     },
     manageConnections: true,
     readsJwtSecret: false,
+    // Every message gets a reply (pong, a data frame or an error); its last frame is the route
+    // response. Earlier frames (answer_feedback before the next question), frames sent before an
+    // AI-service turn, and proctors' frames are posted.
+    twoWay: true,
   },
   {
     routeKey: '$disconnect',
@@ -113,15 +128,18 @@ export const ROUTES: readonly RouteSpec[] = [
     tables: { connections: ['GetItem', ...FORGETS_GONE_CONNECTIONS] },
     manageConnections: true,
     readsJwtSecret: false,
+    twoWay: false,
   },
   {
     routeKey: '$default',
     name: 'default',
     entry: 'lambdas/handlers/default.ts',
-    // Counts the frame, replies; a 410 on the reply cleans up.
-    tables: { connections: FORGETS_GONE_CONNECTIONS },
-    manageConnections: true,
+    // Counts the frame (an atomic update) and answers with exactly one error frame, which leaves
+    // as the route response: it never calls @connections.
+    tables: { connections: ['UpdateItem'] },
+    manageConnections: false,
     readsJwtSecret: false,
+    twoWay: true,
   },
 ];
 

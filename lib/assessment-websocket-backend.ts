@@ -381,6 +381,8 @@ export class AssessmentWebSocketBackend extends Construct {
       functions[route.name] = fn;
       this.webSocketApi.addRoute(route.routeKey, {
         integration: new WebSocketLambdaIntegration(`${pascal(route.name)}Integration`, fn),
+        // Two-way: the handler's last reply frame is the route response (no PostToConnection).
+        returnResponse: route.twoWay,
       });
     }
     for (const job of SCHEDULED_JOBS) {

@@ -273,7 +273,11 @@ async function startInProcess(
   // 5. Handlers, gateway and scheduled jobs.
   const routes: Record<string, RouteTarget> = {};
   for (const route of ROUTES) {
-    routes[route.routeKey] = { name: `local-${route.name}`, handler: loadHandler(rootDir, route.entry) };
+    routes[route.routeKey] = {
+      name: `local-${route.name}`,
+      handler: loadHandler(rootDir, route.entry),
+      twoWay: route.twoWay,
+    };
   }
   const jobs = SCHEDULED_JOBS.map((job) => ({
     name: `local-${job.name}`,

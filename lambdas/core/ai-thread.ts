@@ -94,6 +94,8 @@ export class AiThreads {
           testId: record.testId,
           index,
         });
+        // Still a frame for the client: on the two-way message route every reply needs one.
+        frames.push(this.notice(requestId));
         break;
       }
       try {

@@ -1,4 +1,5 @@
 /** The core, assembled from its ports: one entry point per route and job, no AWS inside. */
+import type { ServerFrame } from '../../protocol';
 import { AssessmentService } from './assessment-service';
 import { authenticate } from './authenticate';
 import { echoableRequestId, parseAuthFrame, parseJsonObject } from './client-frames';
@@ -7,18 +8,32 @@ import type { DisconnectInfo } from './connection-history';
 import type { CoreDeps } from './deps';
 import { disconnect } from './disconnect';
 import { handleMessage } from './messages';
-import { Outbound } from './outbound';
+import { Outbound, type ReplyDelivery, SenderReply } from './outbound';
 import { ProctorFeed } from './proctor';
 import { type SweepReport, sweep } from './sweep';
 import { unrouted } from './unrouted';
 
+export type { ReplyDelivery } from './outbound';
+
 export interface Core {
   connect(request: ConnectRequest): Promise<ConnectResult>;
   auth(connectionId: string, body: string | undefined): Promise<void>;
-  message(connectionId: string, body: string | undefined): Promise<void>;
+  /**
+   * With `return` delivery, the last frame of the reply is not posted but returned, for a two-way
+   * route to answer with; everything before it is posted first.
+   */
+  message(
+    connectionId: string,
+    body: string | undefined,
+    delivery?: ReplyDelivery,
+  ): Promise<ServerFrame | undefined>;
   /** `info`: API Gateway's disconnectStatusCode and disconnectReason, when the event has them. */
   disconnect(connectionId: string, info?: DisconnectInfo): Promise<void>;
-  unrouted(connectionId: string, body: string | undefined): Promise<void>;
+  unrouted(
+    connectionId: string,
+    body: string | undefined,
+    delivery?: ReplyDelivery,
+  ): Promise<ServerFrame | undefined>;
   sweep(budgetMs?: number): Promise<SweepReport>;
 }
 
@@ -30,40 +45,45 @@ export function createCore(deps: CoreDeps): Core {
   /**
    * A fault answers the client with `internal_error` (and its request_id) instead of a crash.
    * Every state change is one atomic write, so nothing partial was stored and a retry with the
-   * same request_id is safe.
+   * same request_id is safe. A reply frame held for the route response is posted before it.
    */
   const guarded =
-    (route: string, work: (connectionId: string, body: string | undefined) => Promise<void>) =>
-    async (connectionId: string, body: string | undefined): Promise<void> => {
+    (route: string, work: (reply: SenderReply, body: string | undefined) => Promise<void>) =>
+    async (
+      connectionId: string,
+      body: string | undefined,
+      delivery: ReplyDelivery = 'post',
+    ): Promise<ServerFrame | undefined> => {
+      const reply = new SenderReply(outbound, connectionId, delivery);
       try {
-        await work(connectionId, body);
+        await work(reply, body);
       } catch (error) {
         deps.telemetry.error(`${route} failed`, error, { connectionId });
         deps.telemetry.count('internal_error');
         const json = parseJsonObject(body);
         const requestId = json.ok ? echoableRequestId(json.value) : undefined;
-        await outbound.send(
-          connectionId,
-          outbound.error('internal_error', 'the server failed; retry', requestId),
-        );
+        await reply.send(outbound.error('internal_error', 'the server failed; retry', requestId));
       }
+      return reply.take();
     };
 
   return {
     connect: (request) => connect(deps, request),
-    auth: guarded('auth', async (connectionId, body) => {
-      const json = parseJsonObject(body);
-      if (!json.ok) {
-        await outbound.send(connectionId, outbound.error(json.code, json.message, json.requestId));
-        return;
-      }
-      await authenticate(deps, outbound, lifecycle, feed, connectionId, parseAuthFrame(json.value));
-    }),
-    message: guarded('message', (connectionId, body) =>
-      handleMessage(deps, outbound, lifecycle, feed, connectionId, body),
-    ),
+    auth: async (connectionId, body) => {
+      // auth stays one-way: an auth_error is followed by closing the socket, which a held route
+      // response would not survive.
+      await guarded('auth', async ({ connectionId }, body) => {
+        const json = parseJsonObject(body);
+        if (!json.ok) {
+          await outbound.send(connectionId, outbound.error(json.code, json.message, json.requestId));
+          return;
+        }
+        await authenticate(deps, outbound, lifecycle, feed, connectionId, parseAuthFrame(json.value));
+      })(connectionId, body);
+    },
+    message: guarded('message', (reply, body) => handleMessage(deps, outbound, lifecycle, feed, reply, body)),
     disconnect: (connectionId, info = {}) => disconnect(deps, feed, connectionId, info),
-    unrouted: guarded('$default', (connectionId, body) => unrouted(deps, outbound, connectionId, body)),
+    unrouted: guarded('$default', (reply, body) => unrouted(deps, outbound, reply, body)),
     sweep: (budgetMs) => sweep(deps, outbound, lifecycle, feed, budgetMs),
   };
 }

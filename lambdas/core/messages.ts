@@ -9,7 +9,7 @@ import { type ServerFrame, TOKEN_CLOCK_LEEWAY_SECONDS } from '../../protocol';
 import { type AssessmentService, type Caller, ReplacedConnectionError } from './assessment-service';
 import { echoableRequestId, type MessageFrame, parseJsonObject, parseMessageFrame } from './client-frames';
 import type { CoreDeps } from './deps';
-import type { Outbound } from './outbound';
+import type { Outbound, SenderReply } from './outbound';
 import { type ProctorFeed, PUBLISHING_TYPES } from './proctor';
 
 /** One union member per `type`, so that each check on `type` below removes the case it handled. */
@@ -34,15 +34,15 @@ export async function handleMessage(
   outbound: Outbound,
   lifecycle: AssessmentService,
   feed: ProctorFeed,
-  connectionId: string,
+  reply: SenderReply,
   body: string | undefined,
 ): Promise<void> {
   let watched: Watched | undefined;
-  const frames = await framesFor(deps, outbound, lifecycle, feed, connectionId, body, (w) => {
+  const frames = await framesFor(deps, outbound, lifecycle, feed, reply, body, (w) => {
     watched = w;
   });
   await Promise.all([
-    frames.length > 0 ? outbound.send(connectionId, ...frames) : undefined,
+    frames.length > 0 ? reply.send(...frames) : undefined,
     watched ? feed.afterReply(watched.testId, watched.userId, frames, watched.subscribers) : undefined,
   ]);
 }
@@ -52,7 +52,7 @@ async function framesFor(
   outbound: Outbound,
   lifecycle: AssessmentService,
   feed: ProctorFeed,
-  connectionId: string,
+  reply: SenderReply,
   body: string | undefined,
   /** Called once the frame is known to concern an attempt, so its reply can reach proctors. */
   watch: (attempt: Watched) => void,
@@ -62,7 +62,7 @@ async function framesFor(
   const echo = echoableRequestId(json.value);
 
   const now = deps.clock.now();
-  const { connection, withinBudget } = await deps.connections.admitFrame(connectionId, now);
+  const { connection, withinBudget } = await deps.connections.admitFrame(reply.connectionId, now);
   if (!connection?.auth)
     return [outbound.error('not_authenticated', 'send auth with a valid token first', echo)];
   if (connection.auth.tokenExpiresAtMs + TOKEN_CLOCK_LEEWAY_SECONDS * 1000 <= now) {
@@ -103,9 +103,10 @@ async function framesFor(
     test,
     epoch: connection.auth.epoch,
     ...(requestId ? { requestId } : {}),
+    // Frames sent before a slow step (the AI service's turn) leave at once, not with the route response.
     reply: async (frames) => {
       const [sent] = await Promise.all([
-        outbound.send(connectionId, ...frames),
+        reply.sendNow(...frames),
         feed.afterReply(attempt.testId, attempt.userId, frames, attempt.subscribers),
       ]);
       return sent;

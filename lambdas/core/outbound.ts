@@ -16,6 +16,49 @@ import {
 } from '../../protocol';
 import type { CoreDeps } from './deps';
 
+/**
+ * How the frames owed to the sender of the frame being handled leave. `post`: every one through the
+ * notifier. `return`: all but the last are posted, in order, and the last is handed back for a
+ * two-way route to answer with, which saves one `@connections` call per frame handled.
+ */
+export type ReplyDelivery = 'post' | 'return';
+
+/**
+ * The sender's reply to one frame. With `return` delivery, the last frame given so far is held:
+ * a later one posts it first, so the client receives them in the order they were given.
+ */
+export class SenderReply {
+  private held: ServerFrame | undefined;
+
+  constructor(
+    private readonly outbound: Outbound,
+    readonly connectionId: string,
+    private readonly delivery: ReplyDelivery,
+  ) {}
+
+  async send(...frames: ServerFrame[]): Promise<'sent' | 'gone'> {
+    if (this.delivery === 'post' || frames.length === 0)
+      return this.outbound.send(this.connectionId, ...frames);
+    const due = this.held ? [this.held, ...frames.slice(0, -1)] : frames.slice(0, -1);
+    this.held = frames.at(-1);
+    return due.length > 0 ? this.outbound.send(this.connectionId, ...due) : 'sent';
+  }
+
+  /** Posts now, nothing held back: for a reply that must not wait for the rest of the handling. */
+  async sendNow(...frames: ServerFrame[]): Promise<'sent' | 'gone'> {
+    const due = this.held ? [this.held, ...frames] : frames;
+    this.held = undefined;
+    return due.length > 0 ? this.outbound.send(this.connectionId, ...due) : 'sent';
+  }
+
+  /** The frame the route answers with (`return` delivery); nothing once taken. */
+  take(): ServerFrame | undefined {
+    const frame = this.held;
+    this.held = undefined;
+    return frame;
+  }
+}
+
 export class Outbound {
   constructor(private readonly deps: Pick<CoreDeps, 'notifier' | 'connections' | 'clock' | 'telemetry'>) {}
 

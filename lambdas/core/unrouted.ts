@@ -5,7 +5,7 @@
  */
 import { echoableRequestId, parseJsonObject } from './client-frames';
 import type { CoreDeps } from './deps';
-import type { Outbound } from './outbound';
+import type { Outbound, SenderReply } from './outbound';
 
 /** How much of an unknown action is quoted back. */
 const MAX_ECHOED_ACTION_CHARS = 80;
@@ -13,27 +13,21 @@ const MAX_ECHOED_ACTION_CHARS = 80;
 export async function unrouted(
   deps: Pick<CoreDeps, 'rateLimiter' | 'clock' | 'telemetry'>,
   outbound: Outbound,
-  connectionId: string,
+  reply: SenderReply,
   body: string | undefined,
 ): Promise<void> {
   const json = parseJsonObject(body);
   const requestId = json.ok ? echoableRequestId(json.value) : json.requestId;
-  if (!(await deps.rateLimiter.tryConsume(connectionId, deps.clock.now()))) {
+  if (!(await deps.rateLimiter.tryConsume(reply.connectionId, deps.clock.now()))) {
     deps.telemetry.count('rate_limited');
-    await outbound.send(
-      connectionId,
-      outbound.error('rate_limited', 'too many frames; slow down', requestId),
-    );
+    await reply.send(outbound.error('rate_limited', 'too many frames; slow down', requestId));
     return;
   }
   if (!json.ok) {
-    await outbound.send(connectionId, outbound.error(json.code, json.message, json.requestId));
+    await reply.send(outbound.error(json.code, json.message, json.requestId));
     return;
   }
-  await outbound.send(
-    connectionId,
-    outbound.error('unknown_action', describeAction(json.value.action), requestId),
-  );
+  await reply.send(outbound.error('unknown_action', describeAction(json.value.action), requestId));
 }
 
 function describeAction(action: unknown): string {

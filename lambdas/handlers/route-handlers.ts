@@ -4,8 +4,11 @@
  * (a manual clock, a counted DynamoDB client) and drive them with API Gateway-shaped events.
  */
 import type { APIGatewayProxyResultV2, ScheduledEvent } from 'aws-lambda';
+import type { ServerFrame } from '../../protocol';
 import type { Runtime } from '../composition';
+import type { ReplyDelivery } from '../core';
 import type { SweepReport } from '../core/sweep';
+import { ROUTES, type RouteSpec } from '../routes';
 
 /**
  * The fields of API Gateway's WebSocket events that the routes read. (The `aws-lambda` typings
@@ -32,6 +35,16 @@ export interface ConnectEvent extends RouteEvent {
 type Result = APIGatewayProxyResultV2;
 const OK = { statusCode: 200 } as const;
 
+/** How a route's reply leaves: returned as the route response on the two-way routes. */
+function deliveryOf(routeKey: RouteSpec['routeKey']): ReplyDelivery {
+  return ROUTES.find((r) => r.routeKey === routeKey)?.twoWay ? 'return' : 'post';
+}
+
+/** A two-way route's answer: the frame as the response body, which API Gateway sends to the caller. */
+function answer(frame: ServerFrame | undefined): Result {
+  return frame ? { statusCode: 200, body: JSON.stringify(frame) } : OK;
+}
+
 function header(event: ConnectEvent, name: string): string | undefined {
   const wanted = name.toLowerCase();
   for (const [key, value] of Object.entries(event.headers ?? {})) {
@@ -51,6 +64,9 @@ export function routeHandlers(getRuntime: () => Runtime) {
     }
   };
 
+  const messageDelivery = deliveryOf('message');
+  const unroutedDelivery = deliveryOf('$default');
+
   return {
     connect: (event: ConnectEvent): Promise<Result> =>
       run(async ({ core }) => {
@@ -69,13 +85,21 @@ export function routeHandlers(getRuntime: () => Runtime) {
       }),
     message: (event: RouteEvent): Promise<Result> =>
       run(async ({ core }) => {
-        await core.message(event.requestContext.connectionId, event.body ?? undefined);
-        return OK;
+        const frame = await core.message(
+          event.requestContext.connectionId,
+          event.body ?? undefined,
+          messageDelivery,
+        );
+        return answer(frame);
       }),
     unrouted: (event: RouteEvent): Promise<Result> =>
       run(async ({ core }) => {
-        await core.unrouted(event.requestContext.connectionId, event.body ?? undefined);
-        return OK;
+        const frame = await core.unrouted(
+          event.requestContext.connectionId,
+          event.body ?? undefined,
+          unroutedDelivery,
+        );
+        return answer(frame);
       }),
     disconnect: (event: RouteEvent): Promise<Result> =>
       run(async ({ core }) => {

@@ -458,14 +458,20 @@ async function fuzz(count: number): Promise<number> {
     } catch {
       action = undefined;
     }
+    const replies: Parameters<typeof badReply>[0][] = [];
     try {
-      if (action === 'auth') await handlers.auth(event(conn.id, 'auth', body));
-      else if (action === 'message') await handlers.message(event(conn.id, 'message', body));
-      else await handlers.unrouted(event(conn.id, '$default', body));
+      let result: unknown;
+      if (action === 'auth') result = await handlers.auth(event(conn.id, 'auth', body));
+      else if (action === 'message') result = await handlers.message(event(conn.id, 'message', body));
+      else result = await handlers.unrouted(event(conn.id, '$default', body));
+      replies.push(...deps.notifier.framesFor(conn.id).slice(before));
+      // The two-way routes answer with their last frame as the route response.
+      const answer = (result as { body?: unknown } | undefined)?.body;
+      if (typeof answer === 'string') replies.push(JSON.parse(answer) as (typeof replies)[number]);
     } catch {
       problems++;
     }
-    for (const frame of deps.notifier.framesFor(conn.id).slice(before)) if (badReply(frame)) problems++;
+    for (const frame of replies) if (badReply(frame)) problems++;
   }
   return problems + loggedErrors(twins.deps.telemetry);
 }

@@ -38,6 +38,37 @@ describe('WebSocket API', () => {
     expect(ROUTES.map((r) => r.routeKey).sort()).toEqual(keys);
   });
 
+  test.each(ROUTES.map((r) => [r.routeKey, r.twoWay] as const))(
+    'route %s is two-way exactly when ROUTES says so (%s)',
+    (routeKey, twoWay) => {
+      interface RouteProps {
+        RouteKey?: string;
+        RouteId?: { Ref?: string };
+        RouteResponseKey?: string;
+        RouteResponseSelectionExpression?: string;
+      }
+      const resources = s.template.toJSON().Resources as Record<
+        string,
+        { Type: string; Properties: RouteProps }
+      >;
+      const [routeId, route] = Object.entries(resources).find(
+        ([, r]) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.RouteKey === routeKey,
+      ) ?? [undefined, undefined];
+      expect(route).toBeDefined();
+      const responses = Object.values(resources).filter(
+        (r) => r.Type === 'AWS::ApiGatewayV2::RouteResponse' && r.Properties.RouteId?.Ref === routeId,
+      );
+      if (twoWay) {
+        // The handler's answer is sent only when the route has a $default route response.
+        expect(route?.Properties.RouteResponseSelectionExpression).toBe('$default');
+        expect(responses.map((r) => r.Properties.RouteResponseKey)).toEqual(['$default']);
+      } else {
+        expect(route?.Properties.RouteResponseSelectionExpression).toBeUndefined();
+        expect(responses).toHaveLength(0);
+      }
+    },
+  );
+
   test.each(ROUTES.map((r) => [r.routeKey, r.name]))(
     'route %s invokes its own function (%s)',
     (routeKey, name) => {

@@ -249,7 +249,8 @@ describe('410 from @connections', () => {
     const conn = await backend.connect('?test_id=quiz-1');
     await conn.auth(await backend.token('u-15'));
     conn.drop(); // gone without a $disconnect
-    await conn.send({ action: 'message', type: 'heartbeat' });
+    // assessment_started is posted (the question after it is the route response) and meets the 410.
+    await conn.send({ action: 'message', type: 'start_assessment' });
     expect(await holderOf('u-15_quiz-1')).toBeNull();
   });
 });

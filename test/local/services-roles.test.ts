@@ -252,8 +252,20 @@ const auth = async (connectionId: string, userId: string, claims: Record<string,
     event(connectionId, 'auth', JSON.stringify({ action: 'auth', token: await token(userId, claims) })),
   );
 };
-const message = (connectionId: string, fields: object) =>
-  run('message').message(event(connectionId, 'message', JSON.stringify({ action: 'message', ...fields })));
+/** What API Gateway does with a two-way route's answer: sends its body to the caller. */
+function deliver(connectionId: string, result: { body?: string | undefined } | string | undefined): void {
+  const body = typeof result === 'object' ? result.body : undefined;
+  if (body !== undefined) pool.send(connectionId, Buffer.from(body));
+}
+const message = async (connectionId: string, fields: object) =>
+  deliver(
+    connectionId,
+    await run('message').message(
+      event(connectionId, 'message', JSON.stringify({ action: 'message', ...fields })),
+    ),
+  );
+const unrouted = async (connectionId: string, body: string) =>
+  deliver(connectionId, await run('default').unrouted(event(connectionId, '$default', body)));
 
 test('every route and job runs a whole lifecycle with exactly its synthesized grants, and uses each grant', async () => {
   const start = decisions.length;
@@ -278,7 +290,7 @@ test('every route and job runs a whole lifecycle with exactly its synthesized gr
   await auth(proctor, 'proctor-1', { role: 'proctor', proctor_tests: [QUIZ.test_id] });
   await message(proctor, { type: 'proctor_subscribe', data: { test_id: QUIZ.test_id } });
   expect(types(proctor)).toContain('proctor_snapshot');
-  await run('default').unrouted(event(first, '$default', JSON.stringify({ action: 'nope' })));
+  await unrouted(first, JSON.stringify({ action: 'nope' }));
   expect(frames(first).map((f) => f.error?.code)).toEqual(['unknown_action']);
 
   // The same student on a second device: the first connection is told, closed and forgotten.
@@ -325,14 +337,16 @@ test('every route and job runs a whole lifecycle with exactly its synthesized gr
   await auth(loser, 'student-5');
   expect(types(loser)).toContain('auth_success');
 
-  // Replies to connections that are gone (410) clean up their records, on every route that replies.
+  // Posts to connections that are gone (410) clean up their records, on every route that posts
+  // (message posts all but the last frame of a reply: assessment_started here; $default posts
+  // nothing, its one frame is the route response).
   const quiet = await connect();
   await auth(quiet, 'student-4');
   pool.remove(quiet);
-  await message(quiet, { type: 'heartbeat' });
+  await message(quiet, { type: 'start_assessment', request_id: 's4' });
   const gone = await connect({});
   pool.remove(gone);
-  await run('default').unrouted(event(gone, '$default', 'not json'));
+  await unrouted(gone, 'not json');
   await run('disconnect').disconnect(event(back, '$disconnect'));
 
   const run_ = decisions.slice(start);

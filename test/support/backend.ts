@@ -44,6 +44,7 @@ export const QUIZ: TestDefinition = {
 };
 
 const ROUTE_KEYS = new Set(ROUTES.map((r) => r.routeKey).filter((k) => !k.startsWith('$')));
+const TWO_WAY = new Set<string>(ROUTES.filter((r) => r.twoWay).map((r) => r.routeKey));
 
 export interface BackendOptions {
   env?: Record<string, string>;
@@ -145,9 +146,15 @@ export class TestConnection {
     const route = selectRoute(body, ROUTE_KEYS);
     const event = messageEvent(this.facts, route, body, this.backend.clock.now());
     const { handlers } = this.backend;
-    if (route === 'auth') await handlers.auth(event);
-    else if (route === 'message') await handlers.message(event);
-    else await handlers.unrouted(event);
+    const result =
+      route === 'auth'
+        ? await handlers.auth(event)
+        : route === 'message'
+          ? await handlers.message(event)
+          : await handlers.unrouted(event);
+    // A two-way route's response body reaches the client as one message, after what was posted.
+    const answer = typeof result === 'object' ? result.body : undefined;
+    if (TWO_WAY.has(route) && answer !== undefined) this.backend.pool.send(this.id, Buffer.from(answer));
   }
 
   send(frame: object): Promise<void> {

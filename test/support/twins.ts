@@ -52,10 +52,13 @@ export function twinCore(overrides: Partial<TwinDeps> = {}) {
       const before = deps.notifier.framesFor(id).length;
       const body = JSON.stringify(frame);
       const action = (frame as { action?: string }).action;
+      // Delivered as the deployed routes deliver: message and $default answer with their last frame.
+      let answer: ServerFrame | undefined;
       if (action === 'auth') await core.auth(id, body);
-      else if (action === 'message') await core.message(id, body);
-      else await core.unrouted(id, body);
-      return deps.notifier.framesFor(id).slice(before);
+      else if (action === 'message') answer = await core.message(id, body, 'return');
+      else answer = await core.unrouted(id, body, 'return');
+      const posted = deps.notifier.framesFor(id).slice(before);
+      return answer ? [...posted, answer] : posted;
     };
     return { id, send };
   };

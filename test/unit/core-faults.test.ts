@@ -63,7 +63,8 @@ describe('faults', () => {
     const other = await open('quiz-1');
     await other.send({ action: 'auth', token: 'user:erin' });
     deps.notifier.gone.add(a.id);
-    await a.send({ action: 'message', type: 'heartbeat' });
+    // assessment_started is posted (the question after it is the route response) and meets the 410.
+    await a.send({ action: 'message', type: 'start_assessment' });
     expect(deps.connections.connections.has(a.id)).toBe(false);
     expect(deps.connections.keys.has('dave_quiz-1')).toBe(false);
     expect(deps.connections.keys.get('erin_quiz-1')).toBe(other.id);
