@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { InvokeResult } from '../../local/runtime/contract';
 import { createFunctionRuntime, type LocalFunctionRuntime } from '../../local/runtime/index';
+import { layerRoot } from '../../local/runtime/instance-files';
 import { ACCOUNT, fixtureFunction, REGION } from './runtime-helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -84,7 +85,11 @@ describe('local Lambda runtime: layers', () => {
 
   afterAll(async () => {
     await runtime?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (!dir) return;
+    // The merged /opt of this run's layers is keyed by their paths, which no later run repeats.
+    const merged = layerRoot([path.join(dir, 'first'), path.join(dir, 'second.zip')]);
+    if (merged) rmSync(merged, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("resolves a package from the runtime's node<major> folder first, then the shared one, a later layer winning there", async () => {
