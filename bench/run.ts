@@ -142,7 +142,7 @@ function print(r: Results) {
   for (const [route, c] of Object.entries(r.requests_per_route ?? {})) {
     rows.push([
       `requests: ${route}`,
-      `${c.requests} req / ${c.round_trips} rt, ${c.rcu} RCU, ${c.wcu} WCU, ${c.connections_calls.post} posts`,
+      `${c.requests} req / ${c.round_trips} rt, ${c.rcu} RCU, ${c.wcu} WCU, ${c.connections_calls.post} posts, ${c.route_responses} route response`,
     ]);
   }
   for (const [fn, kb] of Object.entries(r.bundle_kb ?? {})) {

@@ -78,7 +78,11 @@ export function countsOf(invocations: Invocation[], shape: ScenarioShape): Count
         (inv.posts.length + inv.closes) * DURATION_MODEL.connectionsCallMs,
     );
     // $connect and $disconnect are counted as messages too: the conservative reading.
-    messageCount += frames(inv.inboundBytes) + inv.posts.reduce((sum, bytes) => sum + frames(bytes), 0);
+    // A route response is billed as a message like a post, but costs the function no @connections call.
+    messageCount +=
+      frames(inv.inboundBytes) +
+      inv.posts.reduce((sum, bytes) => sum + frames(bytes), 0) +
+      (inv.routeResponse === undefined ? 0 : frames(inv.routeResponse));
     logBytes +=
       inv.logBytes +
       (inv.logLines + PLATFORM_LOG_LINES) * LOG_EVENT_OVERHEAD_BYTES +
@@ -147,9 +151,10 @@ export function priced(counts: Counts, memoryMb: number) {
  * next question, so an answer costs one frame out instead of two.
  */
 function oneFramePerAnswer(invocations: Invocation[]): Invocation[] {
+  // Today answer_feedback is posted and the next question is the route response.
   return invocations.map((inv) =>
-    inv.label.startsWith('submit_answer') && inv.posts.length === 2
-      ? { ...inv, posts: [(inv.posts[0] ?? 0) + (inv.posts[1] ?? 0)] }
+    inv.label.startsWith('submit_answer') && inv.posts.length === 1 && inv.routeResponse !== undefined
+      ? { ...inv, posts: [], routeResponse: (inv.posts[0] ?? 0) + inv.routeResponse }
       : inv,
   );
 }

@@ -15,6 +15,8 @@ export interface RouteCost {
   wcu: number;
   index_wcu: number;
   connections_calls: { post: number; delete: number };
+  /** 1 when the reply's last frame left as the two-way route's response (no `@connections` call). */
+  route_responses: number;
 }
 
 export const CAPACITY_METHOD =
@@ -29,6 +31,7 @@ function summarize(invocation: Invocation): RouteCost {
     wcu: round(invocation.wcu),
     index_wcu: round(invocation.indexWcu),
     connections_calls: { post: invocation.posts.length, delete: invocation.closes },
+    route_responses: invocation.routeResponse === undefined ? 0 : 1,
   };
 }
 

@@ -21,8 +21,10 @@ export interface Invocation {
   indexWcu: number;
   /** Read units spent on the tests table: amortized over a container's many users, not per student. */
   testCatalogRcu: number;
-  /** Bytes of each frame posted to a client. */
+  /** Bytes of each frame posted to a client (`PostToConnection`). */
   posts: number[];
+  /** Bytes of the frame the route answered with (a two-way route's response: no `@connections` call). */
+  routeResponse?: number;
   closes: number;
   /** Bytes of the client's frame (0 for $connect / $disconnect). */
   inboundBytes: number;
@@ -30,6 +32,16 @@ export interface Invocation {
   logLines: number;
   /** The size of the student's assessment item after this invocation, when it touched it. */
   assessmentBytes?: number;
+}
+
+function routeResponseOf(
+  sent: readonly { data: string }[],
+  from: number,
+  answered: ReadonlySet<number>,
+): { routeResponse?: number } {
+  const index = sent.findIndex((_, i) => i >= from && answered.has(i));
+  const entry = index >= 0 ? sent[index] : undefined;
+  return entry ? { routeResponse: Buffer.byteLength(entry.data) } : {};
 }
 
 /** Counts (and swallows) what the handlers print: on Lambda that is what CloudWatch Logs ingests. */
@@ -97,6 +109,7 @@ export class MeteredBackend {
   ): Promise<{ result: T; invocation: Invocation }> {
     const pool = this.backend.pool;
     const sentBefore = pool.sent.length;
+    const answered = this.backend.routeResponses;
     const closedBefore = pool.closed.length;
     const logBefore = this.output.bytes;
     const linesBefore = this.output.lines;
@@ -119,7 +132,11 @@ export class MeteredBackend {
         wcu: totals.wcu,
         indexWcu: totals.indexWcu,
         testCatalogRcu,
-        posts: pool.sent.slice(sentBefore).map((s) => Buffer.byteLength(s.data)),
+        posts: pool.sent
+          .slice(sentBefore)
+          .filter((_, i) => !answered.has(sentBefore + i))
+          .map((s) => Buffer.byteLength(s.data)),
+        ...routeResponseOf(pool.sent, sentBefore, answered),
         closes: pool.closed.length - closedBefore,
         inboundBytes,
         logBytes: this.output.bytes - logBefore,

@@ -58,6 +58,8 @@ export class Backend {
   handlers!: ReturnType<typeof routeHandlers>;
   dynamo!: LocalDynamo;
   pool: RecordingPool = createRecordingPool();
+  /** Indexes in `pool.sent` of the frames that left as a two-way route's response, not a post. */
+  readonly routeResponses = new Set<number>();
   private management!: Awaited<ReturnType<typeof startManagementApiServer>>;
 
   static async start(options: BackendOptions = {}): Promise<Backend> {
@@ -154,7 +156,10 @@ export class TestConnection {
           : await handlers.unrouted(event);
     // A two-way route's response body reaches the client as one message, after what was posted.
     const answer = typeof result === 'object' ? result.body : undefined;
-    if (TWO_WAY.has(route) && answer !== undefined) this.backend.pool.send(this.id, Buffer.from(answer));
+    if (TWO_WAY.has(route) && answer !== undefined) {
+      const index = this.backend.pool.sent.length;
+      if (this.backend.pool.send(this.id, Buffer.from(answer))) this.backend.routeResponses.add(index);
+    }
   }
 
   send(frame: object): Promise<void> {
