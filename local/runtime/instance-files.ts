@@ -7,10 +7,11 @@
  * folder and renamed so parallel test workers agree.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, type Hash, randomUUID } from 'node:crypto';
 import {
   cpSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -95,29 +96,27 @@ function prepare(): InstanceFiles {
   return files;
 }
 
+/** Merged layer folders by the list of layers they hold (one merge per list and emulator process). */
 const mergedLayers = new Map<string, string>();
 
 /**
  * What a function with these layers sees as /opt. One layer folder is used as is; several (or a
- * zipped one) are merged once per emulator process into node_modules/.cache/local-lambda-layers,
- * each copied (or unzipped) over the ones before it in list order, as Lambda extracts them, so a
- * later layer's file wins. Keyed by the layers' paths and modification times (CDK names asset
- * folders by their content hash). A layer that no longer exists is left out.
+ * zipped one) are merged into node_modules/.cache/local-lambda-layers, each copied (or unzipped)
+ * over the ones before it in list order, as Lambda extracts them, so a later layer's file wins.
+ * The merge is keyed by every file's path, size and modification time, so an edited layer is
+ * merged afresh on the next start. A layer that no longer exists is left out.
  */
 export function layerRoot(layers: readonly string[] | undefined): string | undefined {
   if (!layers || layers.length === 0) return undefined;
   const [only] = layers;
   if (layers.length === 1 && only !== undefined && !isZip(only)) return only;
+  const list = layers.join('\n');
+  const known = mergedLayers.get(list);
+  if (known) return known;
   const present = layers.filter((layer) => existsSync(layer));
   const hash = createHash('sha256');
-  for (const layer of present)
-    hash
-      .update(layer)
-      .update(String(statSync(layer).mtimeMs))
-      .update('\n');
+  for (const layer of present) fingerprint(layer, hash);
   const key = hash.digest('hex').slice(0, 16);
-  const known = mergedLayers.get(key);
-  if (known) return known;
   const cacheDir = path.join(projectRoot, 'node_modules', '.cache', 'local-lambda-layers');
   const finalDir = path.join(cacheDir, key);
   if (existsSync(finalDir)) {
@@ -139,8 +138,15 @@ export function layerRoot(layers: readonly string[] | undefined): string | undef
     }
     pruneStale(cacheDir, key);
   }
-  mergedLayers.set(key, finalDir);
+  mergedLayers.set(list, finalDir);
   return finalDir;
+}
+
+function fingerprint(file: string, hash: Hash): void {
+  const info = lstatSync(file);
+  hash.update(`${file}\0${info.size}\0${info.mtimeMs}\n`);
+  if (!info.isDirectory()) return;
+  for (const entry of readdirSync(file).sort()) fingerprint(path.join(file, entry), hash);
 }
 
 function isZip(file: string): boolean {
