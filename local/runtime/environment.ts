@@ -1,8 +1,9 @@
 /**
  * The environment of one function instance: exactly the template's variables plus what the Lambda
- * Node.js runtime adds (NODE_PATH in the runtime's order: layers, the runtime's SDK, the task root). Nothing of the emulator's own environment is passed on. Where the runtime
- * reserves a name (AWS_REGION, ...), its value wins over the template's, as on AWS (CloudFormation
- * refuses reserved keys there).
+ * Node.js runtime adds (NODE_PATH in the runtime's order: layers, the runtime's SDK, the task root).
+ * Nothing of the emulator's own environment is passed on. Where the runtime reserves a name
+ * (AWS_REGION, ...), its value wins over the template's, as on AWS (CloudFormation refuses
+ * reserved keys there).
  */
 import path from 'node:path';
 import type { FunctionDefinition, FunctionIdentity } from './contract';
