@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT } from 'jose';
+import { isValidUserId, MAX_USER_ID_BYTES } from '../protocol';
 
 export const DEFAULT_DEV_SECRET = 'local-dev-secret';
 export const DEFAULT_TTL_SECONDS = 3600;
@@ -25,7 +26,10 @@ export async function signDevToken(options: {
   nowMs?: number;
 }): Promise<string> {
   const userId = options.userId.trim();
-  if (userId === '' || userId.length > 128) throw new DevTokenError('user id must be 1-128 characters');
+  // The contract's rule, not a stricter one: every user id a deployment accepts gets a dev token.
+  if (!isValidUserId(userId)) {
+    throw new DevTokenError(`user id must be well-formed Unicode of 1-${MAX_USER_ID_BYTES} UTF-8 bytes`);
+  }
   const ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) {
     throw new DevTokenError(`ttl_seconds must be an integer from 1 to ${MAX_TTL_SECONDS}`);
