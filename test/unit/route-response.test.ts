@@ -5,6 +5,7 @@
  */
 import { InMemoryAiService } from '../../lambdas/adapters/memory/ai-service';
 import { createCore } from '../../lambdas/core';
+import { badReply, sampleFrames } from '../support/fuzz-frames';
 import { twinCore } from '../support/twins';
 
 const types = (frames: readonly { type: string }[]) => frames.map((f) => f.type);
@@ -109,5 +110,34 @@ describe('return delivery', () => {
     });
     expect(seenAtCall[0]).toEqual(['answer_feedback', 'question']);
     expect(answer).toMatchObject({ type: 'ai_feedback', request_id: 'r2' });
+  });
+
+  test('every frame a live connection sends to a two-way route is answered with a protocol frame', async () => {
+    // API Gateway would send an empty message for an invocation that answers nothing.
+    const s = await authenticated();
+    await s.message({ type: 'start_assessment' });
+    const problems: string[] = [];
+    const answered = { message: 0, unrouted: 0 };
+    for (const body of sampleFrames(400, 20261201)) {
+      s.clock.advance(250); // stays within the frame budget
+      let action: unknown;
+      try {
+        action = (JSON.parse(body) as { action?: unknown }).action;
+      } catch {
+        action = undefined;
+      }
+      if (action === 'auth') continue; // one-way
+      const answer =
+        action === 'message'
+          ? await s.core.message(s.conn.id, body, 'return')
+          : await s.core.unrouted(s.conn.id, body, 'return');
+      answered[action === 'message' ? 'message' : 'unrouted']++;
+      const problem = answer === undefined ? 'no answer' : badReply(answer);
+      if (problem) problems.push(`${body.slice(0, 80)}: ${problem}`);
+    }
+    expect(problems).toEqual([]);
+    // The sample reaches both routes in earnest.
+    expect(answered.message).toBeGreaterThan(100);
+    expect(answered.unrouted).toBeGreaterThan(50);
   });
 });
