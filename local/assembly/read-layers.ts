@@ -15,6 +15,13 @@ const MAX_LAYERS = 5;
 export interface LayerIndex {
   /** The layer's content (a folder, or a .zip file) by its version ARN. */
   readonly byArn: ReadonlyMap<string, string>;
+  /** The same by the layer's ARN without its version: an ARN written with another version number still names it. */
+  readonly byLayerArn: ReadonlyMap<string, string>;
+}
+
+/** `arn:aws:lambda:<region>:<account>:layer:<name>`, without the version. */
+function layerArnOf(versionArn: string): string {
+  return versionArn.split(':').slice(0, 7).join(':');
 }
 
 /**
@@ -33,6 +40,7 @@ export function assetLocation(state: StackState, s3Key: unknown, resource: RawRe
 
 export function readLayers(read: ReadContext): LayerIndex {
   const byArn = new Map<string, string>();
+  const byLayerArn = new Map<string, string>();
   for (const { state, logicalId, resource } of existingResources(read.states)) {
     if (resource.Type !== 'AWS::Lambda::LayerVersion') continue;
     const content = (state.props(logicalId).Content ?? {}) as Record<string, unknown>;
@@ -43,9 +51,11 @@ export function readLayers(read: ReadContext): LayerIndex {
       );
       continue;
     }
-    byArn.set(str(state.ctx.ref(logicalId)), location);
+    const arn = str(state.ctx.ref(logicalId));
+    byArn.set(arn, location);
+    byLayerArn.set(layerArnOf(arn), location);
   }
-  return { byArn };
+  return { byArn, byLayerArn };
 }
 
 /**
@@ -67,7 +77,8 @@ export function layersOf(
   }
   const mounted: string[] = [];
   for (const arn of arns) {
-    const location = index.byArn.get(arn);
+    // Only one version of each layer exists locally: another version number names the same layer.
+    const location = index.byArn.get(arn) ?? index.byLayerArn.get(layerArnOf(arn));
     if (location) mounted.push(location);
     else
       warnings.push(

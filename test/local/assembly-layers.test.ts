@@ -2,8 +2,8 @@
 /**
  * The assembly reader on layers (JSON fixture): a function's Layers list resolved to the layers'
  * asset folders in list order, whatever form names them (Ref, Fn::GetAtt LayerVersionArn, an ARN
- * written out with Fn::Sub); layers it cannot mount warned about; the layer resources not listed
- * as not run.
+ * written out with Fn::Sub, even with another version number); layers it cannot mount warned
+ * about; the layer resources not listed as not run.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,7 +72,7 @@ beforeAll(() => {
           Role: { 'Fn::GetAtt': ['Role', 'Arn'] },
           Code: content('fn1'),
           Layers: [
-            { 'Fn::Sub': 'arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:layer:utils:1' },
+            { 'Fn::Sub': 'arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:layer:utils:4' },
             'arn:aws:lambda:eu-central-1:999999999999:layer:vendor-extension:7',
             { Ref: 'Elsewhere' },
             { 'Fn::GetAtt': ['Helpers', 'LayerVersionArn'] },
