@@ -65,7 +65,8 @@ function describeIssues(issues: v.BaseIssue<unknown>[]): string {
 // ---- auth ---------------------------------------------------------------------------------
 
 export interface AuthFrame {
-  token?: string;
+  /** A token that is not a string is kept as is, to be refused as invalid (it is not missing). */
+  token?: string | { notAString: unknown };
   /** The frame's test_id; a value that is not a string is kept as is, to be refused. */
   testId?: string | { notAString: unknown };
   requestId?: string;
@@ -73,7 +74,13 @@ export interface AuthFrame {
 
 /** Token and test id checks that have their own auth_error codes happen in the auth use case. */
 export function parseAuthFrame(frame: Record<string, unknown>): AuthFrame {
-  const token = typeof frame.token === 'string' && frame.token.length > 0 ? frame.token : undefined;
+  const rawToken = frame.token;
+  const token =
+    rawToken === undefined || rawToken === null || rawToken === ''
+      ? undefined
+      : typeof rawToken === 'string'
+        ? rawToken
+        : { notAString: rawToken };
   const raw = frame.test_id;
   const testId =
     raw === undefined || raw === null ? undefined : typeof raw === 'string' ? raw : { notAString: raw };

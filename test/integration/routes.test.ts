@@ -60,7 +60,13 @@ describe('auth', () => {
 
   it.each([
     ['missing_token', {}],
+    ['missing_token', { token: '' }],
+    ['missing_token', { token: null }],
     ['invalid_token', { token: 'garbage' }],
+    // A token that is there but not a string is invalid, not missing.
+    ['invalid_token', { token: 12345 }],
+    ['invalid_token', { token: { jwt: 'x' } }],
+    ['invalid_token', { token: ['x'] }],
     ['invalid_test_id', { token: 'x', test_id: 'bad_id' }],
     ['invalid_test_id', { token: 'x', test_id: true }],
     ['invalid_test_id', { token: 'x', test_id: 5 }],

@@ -17,6 +17,11 @@ const sign = (claims: Record<string, unknown>, alg = 'HS256', signingKey: Uint8A
   new SignJWT(claims).setProtectedHeader({ alg }).sign(signingKey);
 
 describe('HS256 tokens', () => {
+  it('takes a numeric user claim that is a safe integer as its decimal string', async () => {
+    const token = await sign({ sub: 2 ** 53 - 1, exp: now() + 60 });
+    await expect(hs256().verify(token)).resolves.toMatchObject({ ok: true, userId: '9007199254740991' });
+  });
+
   it('accepts a valid token and takes the user id from sub', async () => {
     const token = await sign({ sub: 'user-1', exp: now() + 60 });
     await expect(hs256().verify(token)).resolves.toEqual({
@@ -42,6 +47,10 @@ describe('HS256 tokens', () => {
     ],
     ['without the user claim', () => sign({ exp: now() + 60 }), 'invalid_token'],
     ['with an empty user claim', () => sign({ sub: '', exp: now() + 60 }), 'invalid_token'],
+    // Two users above 2^53 would print as one id (9007199254740993 reads as ...992).
+    ['with a numeric sub above 2^53', () => sign({ sub: 2 ** 53 + 2, exp: now() + 60 }), 'invalid_token'],
+    ['with a fractional numeric sub', () => sign({ sub: 1.5, exp: now() + 60 }), 'invalid_token'],
+    ['with a huge numeric sub', () => sign({ sub: 1e300, exp: now() + 60 }), 'invalid_token'],
     ['garbage', async () => 'not.a.jwt', 'invalid_token'],
     ['empty-ish', async () => '...', 'invalid_token'],
   ])('refuses a token %s', async (_name, make, code) => {

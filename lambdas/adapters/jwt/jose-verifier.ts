@@ -90,6 +90,15 @@ export class JoseTokenVerifier implements TokenVerifier {
         reason: `the token has no ${this.options.userIdClaim} claim`,
       };
     }
+    // A numeric id is taken only when it is exact: above 2^53, 1.5 or 1e300 would turn two
+    // users into one string (9007199254740993 and 9007199254740992 both print as ...992).
+    if (typeof userId === 'number' && !Number.isSafeInteger(userId)) {
+      return {
+        ok: false,
+        code: 'invalid_token',
+        reason: `the ${this.options.userIdClaim} claim must be a string or a safe integer`,
+      };
+    }
     const id = String(userId);
     if (!isValidUserId(id)) {
       return {
