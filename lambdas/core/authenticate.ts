@@ -33,6 +33,7 @@ export async function authenticate(
     outbound.rejectAuth(connectionId, code, message, requestId);
 
   if (!request.token) return reject('missing_token', 'token is required');
+  if (typeof request.token !== 'string') return reject('invalid_token', 'token must be a string (a JWT)');
   if (
     request.testId !== undefined &&
     (typeof request.testId !== 'string' || !isValidTestId(request.testId))
@@ -40,12 +41,13 @@ export async function authenticate(
     return reject('invalid_test_id', 'test_id must be a string matching ^[A-Za-z0-9-]{1,64}$, not "general"');
   }
   const requestedTestId = request.testId;
+  const token = request.token;
 
   const now = deps.clock.now();
   const [known, withinBudget, check] = await Promise.all([
     deps.connections.get(connectionId),
     deps.rateLimiter.tryConsume(connectionId, now),
-    deps.tokens.verify(request.token),
+    deps.tokens.verify(token),
   ]);
   if (!withinBudget) {
     deps.telemetry.count('rate_limited');
@@ -171,8 +173,12 @@ export async function authenticate(
     }
   }
   if (outcome === 'failed') deps.telemetry.count('recovery_failed', 1, scope);
+  // A refreshed token that no longer lists a test (or is no proctor's) ends the connection's
+  // subscriptions to it now, not when the old token would have expired.
+  const revoked = (connection.auth?.proctorTests ?? []).filter((t) => !check.proctorTests?.includes(t));
   await Promise.all([
     outbound.send(connectionId, ...frames),
+    ...revoked.map((t) => deps.subscriptions.unsubscribe(t, connectionId)),
     (async () => {
       const previousWasLive =
         claim.previous === null ? false : await tellReplaced(deps, outbound, claim.previous, key);

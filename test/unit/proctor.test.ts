@@ -25,6 +25,41 @@ async function setup() {
 
 const subscribe = { action: 'message', type: 'proctor_subscribe', data: { test_id: 'quiz-1' } };
 
+describe('a token refresh that takes a test away', () => {
+  const events = (frames: ServerFrame[]) =>
+    frames.filter((f) => f.type === 'proctor_event').map((f) => data<ProctorEventData>(f).event);
+
+  it('a plain token ends the proctor subscriptions at once', async () => {
+    const { student, proctor, deps } = await setup();
+    const watcher = await proctor('proctor:pat:quiz-1,other-test');
+    await watcher.send(subscribe);
+    const seen = () => events(deps.notifier.framesFor(watcher.id));
+    const ana = await student('ana');
+    await ana.send({ action: 'message', type: 'start_assessment' });
+    expect(seen()).toContain('started');
+    // Same user, no proctor role any more: a refresh, not a new connection.
+    expect((await watcher.send({ action: 'auth', token: 'user:pat' }))[0]?.type).toBe('auth_success');
+    const before = seen().length;
+    await ana.send({
+      action: 'message',
+      type: 'submit_answer',
+      request_id: 'a1',
+      data: { question_id: 'q1', selected_option: 'a' },
+    });
+    expect(seen().slice(before)).toEqual([]);
+  });
+
+  it('a proctor token that still lists the test keeps the subscription', async () => {
+    const { student, proctor, deps } = await setup();
+    const watcher = await proctor('proctor:pat:quiz-1,other-test');
+    await watcher.send(subscribe);
+    await watcher.send({ action: 'auth', token: 'proctor:pat:quiz-1' }); // drops other-test only
+    const ana = await student('ana');
+    await ana.send({ action: 'message', type: 'start_assessment' });
+    expect(events(deps.notifier.framesFor(watcher.id))).toContain('started');
+  });
+});
+
 describe('proctor_subscribe', () => {
   it('a student token gets forbidden, on a general or an assessment connection', async () => {
     const { open, student } = await setup();
