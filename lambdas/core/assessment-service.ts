@@ -323,14 +323,20 @@ export class AssessmentService {
     return { record };
   }
 
-  /** The deadline passed while the attempt was still open: finish it, and say so. */
+  /**
+   * The deadline passed while the attempt was still open: finish it, say so, and give the outcome,
+   * which the sweep would have pushed had it finished the attempt first.
+   */
   private async timeUp(
     record: AssessmentRecord,
     test: TestDefinition,
     requestId?: string,
   ): Promise<ServerFrame[]> {
-    await this.finish(record, test, 'time_up');
-    return [this.outbound.error('time_up', 'the time for this assessment is over', requestId)];
+    const finished = await this.finish(record, test, 'time_up');
+    return [
+      this.outbound.error('time_up', 'the time for this assessment is over', requestId),
+      this.outbound.frame('assessment_completed', summaryOf(finished), requestId),
+    ];
   }
 
   private noAssessment(requestId?: string): ServerFrame[] {

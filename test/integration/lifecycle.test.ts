@@ -313,8 +313,14 @@ describe('deadline', () => {
     backend.clock.advance(300_000 - 1);
     expect(types(await answer(conn, 'q1', 'a', 'r1'))).toEqual(['answer_feedback', 'question']);
     backend.clock.advance(1);
+    // The answer that finds the deadline passed finishes the attempt and says how it ended.
     expect(await answer(conn, 'q2', 'b', 'r2')).toMatchObject([
       { type: 'error', error: { code: 'time_up' }, request_id: 'r2' },
+      {
+        type: 'assessment_completed',
+        data: { reason: 'time_up', score: 1, answered: 1 },
+        request_id: 'r2',
+      },
     ]);
     const [status] = await conn.message('get_assessment_status');
     expect(data(status)).toMatchObject({
