@@ -52,6 +52,8 @@ export class AssessmentClient {
   private readonly pending: PendingRequests;
   /** The promise of each answer still waiting, so a double submit gets the same one. */
   private readonly answerPromises = new Map<string, Promise<AnswerFeedbackData>>();
+  /** `<thread_id>:<turn>` of every ai_feedback emitted: a turn a racing request repeats is dropped. */
+  private readonly aiTurnsSeen = new Set<string>();
   private lastAuth: AuthSuccessData | undefined;
   private userId: string | undefined;
 
@@ -422,9 +424,13 @@ export class AssessmentClient {
         this.pending.settle(frame);
         this.events.emit(frame.type, frame.data, meta);
         return;
-      case 'ai_feedback':
+      case 'ai_feedback': {
+        const turn = `${frame.data.thread_id}:${frame.data.turn}`;
+        if (this.aiTurnsSeen.has(turn)) return;
+        this.aiTurnsSeen.add(turn);
         this.events.emit(frame.type, frame.data, meta);
         return;
+      }
       case 'notice':
         this.events.emit(frame.type, frame.data, meta);
         return;

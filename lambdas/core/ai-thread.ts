@@ -74,14 +74,17 @@ export class AiThreads {
   /**
    * Sends the stored answers the thread has not received, in order, and returns the frames for
    * the client: one `ai_feedback` per turn, and `notice` `ai_unavailable` if a send failed (the
-   * rest waits for the next answer).
+   * rest waits for the next answer). Two answers in quick succession both send the first one's
+   * turn (the service keeps one turn per key); only the request whose write recorded a turn shows
+   * it, so the client gets each turn once.
    */
   async deliver(record: AssessmentRecord, test: TestDefinition, requestId?: string): Promise<ServerFrame[]> {
     const ai = this.deps.ai;
     const from = record.aiTurnsDelivered;
     if (!ai || from === undefined) return [];
     const signal = AbortSignal.timeout(AI_BUDGET_MS);
-    const frames: ServerFrame[] = [];
+    const turns: { index: number; frame: ServerFrame }[] = [];
+    const notices: ServerFrame[] = [];
     const answers = answersOf(record, test);
     let delivered = from;
     for (let index = from; index < record.answeredCount; index++) {
@@ -95,7 +98,7 @@ export class AiThreads {
           index,
         });
         // Still a frame for the client: on the two-way message route every reply needs one.
-        frames.push(this.notice(requestId));
+        notices.push(this.notice(requestId));
         break;
       }
       try {
@@ -114,8 +117,9 @@ export class AiThreads {
         );
         delivered = index + 1;
         this.deps.telemetry.count('ai_turn_sent');
-        frames.push(
-          this.outbound.frame(
+        turns.push({
+          index,
+          frame: this.outbound.frame(
             'ai_feedback',
             {
               question_id: question.question_id,
@@ -126,7 +130,7 @@ export class AiThreads {
             },
             requestId,
           ),
-        );
+        });
       } catch (error) {
         this.deps.telemetry.error(
           'sending an answer to the AI thread failed; the next answer retries it',
@@ -137,19 +141,26 @@ export class AiThreads {
           },
         );
         this.deps.telemetry.count('ai_unavailable');
-        frames.push(this.notice(requestId));
+        notices.push(this.notice(requestId));
         break;
       }
     }
+    let shownFrom = from;
     if (delivered > from) {
       try {
-        await this.deps.assessments.recordAiTurns(record.userId, record.testId, { from, delivered });
+        const recordedFrom = await this.deps.assessments.recordAiTurns(record.userId, record.testId, {
+          from,
+          delivered,
+        });
+        // Null: a concurrent request recorded (and shows) these turns. Still show the last one when
+        // that leaves nothing else: the reply needs a frame, and a repeated turn carries its number.
+        shownFrom = recordedFrom ?? (notices.length > 0 ? delivered : delivered - 1);
       } catch (error) {
         // Harmless: the next delivery sends these again under the same keys, which makes no new turn.
         this.deps.telemetry.error('saving the AI turn count failed', error, { testId: record.testId });
       }
     }
-    return frames;
+    return [...turns.filter((t) => t.index >= shownFrom).map((t) => t.frame), ...notices];
   }
 
   notice(requestId?: string): ServerFrame {

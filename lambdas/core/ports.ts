@@ -303,9 +303,14 @@ export interface AssessmentStore {
   /**
    * Raises the attempt's AI turn count from `from` to `delivered` (never lowers it) and drops the
    * kept request ids of those answers; changes nothing for an attempt without an AI thread, or
-   * for none at all.
+   * for none at all. Returns the count it raised (the turns from there on were recorded by this
+   * call), or null when it raised nothing (another call had recorded as many already).
    */
-  recordAiTurns(userId: string, testId: string, turns: { from: number; delivered: number }): Promise<void>;
+  recordAiTurns(
+    userId: string,
+    testId: string,
+    turns: { from: number; delivered: number },
+  ): Promise<number | null>;
   /** In-progress assessments whose deadline is at or before `nowMs` (a query, not a scan). */
   findOverdue(nowMs: number, limit: number): Promise<{ userId: string; testId: string }[]>;
 }

@@ -55,6 +55,25 @@ describe('commands: frames and request matching', () => {
     h.client.close();
   });
 
+  it('ai_feedback: a turn a racing request repeats is emitted once', async () => {
+    const h = createHarness();
+    void h.client.connect();
+    const ws = await h.acceptNext();
+    const turns: string[] = [];
+    h.client.on('ai_feedback', (data, meta) => turns.push(`${data.turn}:${meta.request_id ?? '-'}`));
+    const turn = (n: number, requestId: string, thread = 'th-1') => ({
+      type: 'ai_feedback',
+      request_id: requestId,
+      data: { question_id: `q${n}`, thread_id: thread, turn: n, feedback: `f${n}` },
+    });
+    ws.receive(turn(1, 'r2'));
+    ws.receive(turn(2, 'r2'));
+    ws.receive(turn(1, 'r1')); // the overtaken request's repeat
+    ws.receive(turn(1, 'r9', 'th-2')); // another thread's turn 1 is news
+    expect(turns).toEqual(['1:r2', '2:r2', '1:r9']);
+    h.client.close();
+  });
+
   it('proctor extension: subscribe and unsubscribe carry the test id, live events arrive as events', async () => {
     const h = createHarness();
     void h.client.connect();

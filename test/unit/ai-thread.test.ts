@@ -213,3 +213,61 @@ describe('with an AI service', () => {
     expect(ai.threads.size).toBe(0);
   });
 });
+
+describe('two answers in quick succession (their AI turns overlap)', () => {
+  /** Holds the AI service's answer to the first `sendAnswer` until released. */
+  function gatedFirstCall(ai: InMemoryAiService) {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const real = ai.sendAnswer.bind(ai);
+    let calls = 0;
+    ai.sendAnswer = async (...args) => {
+      if (++calls === 1) await gate;
+      return real(...args);
+    };
+    return () => release();
+  }
+  // Both requests run on one socket at once: a frame belongs to the request whose id it carries.
+  const aiTurns = (frames: ServerFrame[], requestId: string) =>
+    frames
+      .filter((f) => f.type === 'ai_feedback' && f.request_id === requestId)
+      .map((f) => data(f).question_id);
+
+  test('the earlier answer records its turn first: each turn reaches the client once', async () => {
+    const ai = new InMemoryAiService();
+    const s = await student(ai);
+    await s.start();
+    const release = gatedFirstCall(ai);
+    const first = s.answer('q1', 'a', 'r1'); // its turn waits at the AI service
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    const [one, two] = await Promise.all([first, s.answer('q2', 'b', 'r2')]);
+    // The second request sent q1's turn too (the thread needs it first), but shows only its own.
+    const all = [...new Set([...one, ...two])];
+    expect(aiTurns(all, 'r1')).toEqual(['q1']);
+    expect(aiTurns(all, 'r2')).toEqual(['q2']);
+    expect(ai.turnsOf('ai-thread-1')).toEqual(['q1', 'q2']);
+    expect((await s.record())?.aiTurnsDelivered).toBe(2);
+  });
+
+  test('the later answer records both turns first: the earlier one still answers with its turn', async () => {
+    const ai = new InMemoryAiService();
+    const s = await student(ai);
+    await s.start();
+    const release = gatedFirstCall(ai);
+    const first = s.answer('q1', 'a', 'r1');
+    await new Promise((resolve) => setImmediate(resolve));
+    const two = await s.answer('q2', 'b', 'r2'); // records turns 1 and 2 while r1 still waits
+    expect(aiTurns(two, 'r2')).toEqual(['q1', 'q2']);
+    release();
+    const one = await first;
+    // Its reply needs a frame (the route response): it repeats turn 1, with the same turn number.
+    expect(aiTurns(one, 'r1')).toEqual(['q1']);
+    const turnOf = (frames: ServerFrame[], requestId: string) =>
+      data(frames.find((f) => f.type === 'ai_feedback' && f.request_id === requestId)).turn;
+    expect(turnOf(one, 'r1')).toBe(turnOf(two, 'r2'));
+    expect(ai.turnsOf('ai-thread-1')).toEqual(['q1', 'q2']);
+  });
+});

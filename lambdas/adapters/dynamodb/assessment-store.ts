@@ -288,14 +288,14 @@ export class DynamoAssessmentStore implements AssessmentStore {
     userId: string,
     testId: string,
     turns: { from: number; delivered: number },
-  ): Promise<void> {
+  ): Promise<number | null> {
     const delivered: Record<string, string> = {};
     for (let index = turns.from; index < turns.delivered; index++) {
       delivered[`#p${index - turns.from}`] = pendingAttribute(index);
     }
     const removals = Object.keys(delivered);
     try {
-      await this.doc.send(
+      const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: connectionKey(userId, testId) },
@@ -305,10 +305,15 @@ export class DynamoAssessmentStore implements AssessmentStore {
           ConditionExpression: 'aiTurnsDelivered < :delivered',
           ...(removals.length > 0 ? { ExpressionAttributeNames: delivered } : {}),
           ExpressionAttributeValues: { ':delivered': turns.delivered },
+          // The count this write replaced says which turns it recorded (and so whose to show).
+          ReturnValues: 'UPDATED_OLD',
         }),
       );
+      const previous = Attributes?.aiTurnsDelivered;
+      return typeof previous === 'number' ? previous : turns.from;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      return null;
     }
   }
 

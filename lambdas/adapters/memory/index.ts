@@ -275,9 +275,10 @@ export class InMemoryAssessmentStore implements AssessmentStore {
     userId: string,
     testId: string,
     turns: { from: number; delivered: number },
-  ): Promise<void> {
+  ): Promise<number | null> {
     const record = this.records.get(this.key(userId, testId));
-    if (record?.aiTurnsDelivered === undefined || record.aiTurnsDelivered >= turns.delivered) return;
+    if (record?.aiTurnsDelivered === undefined || record.aiTurnsDelivered >= turns.delivered) return null;
+    const previous = record.aiTurnsDelivered;
     record.aiTurnsDelivered = turns.delivered;
     for (let index = turns.from; index < turns.delivered; index++) {
       delete record.pendingRequestIds?.[String(index)];
@@ -285,6 +286,7 @@ export class InMemoryAssessmentStore implements AssessmentStore {
     if (record.pendingRequestIds && Object.keys(record.pendingRequestIds).length === 0) {
       delete record.pendingRequestIds;
     }
+    return previous;
   }
   async findOverdue(nowMs: number, limit: number): Promise<{ userId: string; testId: string }[]> {
     return [...this.records.values()]
