@@ -62,7 +62,12 @@ export function createCore(deps: CoreDeps): Core {
         deps.telemetry.count('internal_error');
         const json = parseJsonObject(body);
         const requestId = json.ok ? echoableRequestId(json.value) : undefined;
-        await reply.send(outbound.error('internal_error', 'the server failed; retry', requestId));
+        const postFailure = await reply.sendLast(
+          outbound.error('internal_error', 'the server failed; retry', requestId),
+        );
+        if (postFailure) {
+          deps.telemetry.error(`${route}: posting a held reply frame failed`, postFailure, { connectionId });
+        }
       }
       return reply.take();
     };

@@ -51,6 +51,27 @@ export class SenderReply {
     return due.length > 0 ? this.outbound.send(this.connectionId, ...due) : 'sent';
   }
 
+  /**
+   * The last frame of a reply that failed (`internal_error`). With `return` delivery it is the
+   * route response even when posting the held frame before it fails (that error is returned, to
+   * be logged): a thrown invocation would reach the client as API Gateway's own error message,
+   * without the request_id. With `post` delivery a failed post throws, as there is no other way out.
+   */
+  async sendLast(frame: ServerFrame): Promise<unknown> {
+    if (this.delivery === 'post') {
+      await this.outbound.send(this.connectionId, frame);
+      return undefined;
+    }
+    const held = this.held;
+    this.held = frame;
+    try {
+      if (held) await this.outbound.send(this.connectionId, held);
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  }
+
   /** The frame the route answers with (`return` delivery); nothing once taken. */
   take(): ServerFrame | undefined {
     const frame = this.held;

@@ -86,6 +86,26 @@ describe('return delivery', () => {
     expect(types(s.posted().slice(-1))).toEqual(['assessment_recovered']);
   });
 
+  test('when @connections keeps failing, the route still answers with internal_error (not a thrown invocation)', async () => {
+    const s = await authenticated();
+    s.deps.notifier.send = async () => {
+      throw new Error('@connections is down');
+    };
+    // start_assessment posts assessment_started and holds the question; every post fails, and so
+    // does posting the held question in the fault path. A thrown invocation would reach the client
+    // as API Gateway's own "Internal server error" message, without the request_id.
+    const answer = await s.message({ type: 'start_assessment', request_id: 's3' });
+    expect(answer).toMatchObject({ type: 'error', error: { code: 'internal_error' }, request_id: 's3' });
+  });
+
+  test('post delivery still fails the invocation when even internal_error cannot be posted', async () => {
+    const s = await authenticated();
+    s.deps.notifier.send = async () => {
+      throw new Error('@connections is down');
+    };
+    await expect(s.message({ type: 'heartbeat' }, 'post')).rejects.toThrow('@connections is down');
+  });
+
   test('frames before an AI turn are posted before the AI service is called; its feedback is returned', async () => {
     const ai = new InMemoryAiService();
     const s = await authenticated({ ai });
