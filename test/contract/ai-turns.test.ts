@@ -46,6 +46,26 @@ describe.each<[string, () => AssessmentStore]>([
     expect((await store.get(a.userId, a.testId))?.aiTurnsDelivered).toBe(2);
   });
 
+  it('returns the count it raised (whose turns the caller shows), or null when it raised nothing', async () => {
+    const store = make();
+    const a = attempt(0);
+    await store.create(a);
+    expect(await store.recordAiTurns(a.userId, a.testId, { from: 0, delivered: 1 })).toBe(0);
+    // A request that read the count before that write still raises it further, from 1.
+    expect(await store.recordAiTurns(a.userId, a.testId, { from: 0, delivered: 3 })).toBe(1);
+    expect(await store.recordAiTurns(a.userId, a.testId, { from: 0, delivered: 2 })).toBeNull();
+    // Racing requests that delivered the same turns: exactly one of them recorded (and shows) them.
+    const b = attempt(0);
+    await store.create(b);
+    const raced = await Promise.all(
+      Array.from({ length: 6 }, () => store.recordAiTurns(b.userId, b.testId, { from: 0, delivered: 2 })),
+    );
+    expect(raced.filter((from) => from === 0)).toHaveLength(1);
+    expect(raced.filter((from) => from === null)).toHaveLength(5);
+    // No attempt, or one without an AI thread: nothing raised.
+    expect(await store.recordAiTurns('nobody', 'quiz-1', { from: 0, delivered: 1 })).toBeNull();
+  });
+
   it('an attempt on a local thread has no count, and gets none', async () => {
     const store = make();
     const a = attempt();
