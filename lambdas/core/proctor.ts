@@ -94,7 +94,16 @@ export class ProctorFeed {
     const untilMs = Math.min(auth.tokenExpiresAtMs, connection.connectedAtMs + MAX_SUBSCRIPTION_MS);
     // Subscribed first, read second: an event between the two is either in the snapshot or sent.
     await this.deps.subscriptions.subscribe(testId, connection.connectionId, untilMs, now);
-    const roster = await loadRoster(this.deps, testId, this.deps.clock.now());
+    const [roster, current] = await Promise.all([
+      loadRoster(this.deps, testId, this.deps.clock.now()),
+      this.deps.connections.get(connection.connectionId),
+    ]);
+    // A token refresh that no longer lists the test ends its subscriptions, but it may have done so
+    // between the check above and the write: the record read after the write says whether it stands.
+    if (current?.auth?.userId !== auth.userId || !current.auth.proctorTests?.includes(testId)) {
+      await this.deps.subscriptions.unsubscribe(testId, connection.connectionId);
+      return forbidden(`this proctor token does not cover test ${testId}`);
+    }
     if (!roster) return [this.outbound.error('test_not_found', `test ${testId} does not exist`, requestId)];
     this.deps.telemetry.count('proctor_subscribed');
     return [

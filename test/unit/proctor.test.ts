@@ -49,6 +49,29 @@ describe('a token refresh that takes a test away', () => {
     expect(seen().slice(before)).toEqual([]);
   });
 
+  it('a subscribe racing the refresh does not outlive it (whichever write lands last)', async () => {
+    const { proctor, deps } = await setup();
+    const watcher = await proctor('proctor:pat:quiz-1');
+    // The subscribe passed its check under the old token; its write waits until the refresh is done.
+    const subscribeWrite = deps.subscriptions.subscribe.bind(deps.subscriptions);
+    let release: () => void = () => {};
+    const refreshed = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    deps.subscriptions.subscribe = async (...args) => {
+      await refreshed;
+      return subscribeWrite(...args);
+    };
+    const subscribing = watcher.send(subscribe);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await watcher.send({ action: 'auth', token: 'user:pat' }))[0]?.type).toBe('auth_success');
+    release();
+    // The twin's send also collects what the refresh posted meanwhile; the answer is the last frame.
+    const answer = (await subscribing).at(-1);
+    expect(answer).toMatchObject({ type: 'error', error: { code: 'forbidden' } });
+    expect(await deps.subscriptions.subscribersOf('quiz-1', deps.clock.now())).toEqual([]);
+  });
+
   it('a proctor token that still lists the test keeps the subscription', async () => {
     const { student, proctor, deps } = await setup();
     const watcher = await proctor('proctor:pat:quiz-1,other-test');
