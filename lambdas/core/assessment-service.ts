@@ -275,6 +275,20 @@ export class AssessmentService {
   }
 
   /**
+   * The sweep's finishing of an overdue attempt: the finished record when this call's write
+   * finished it, null when it was finished already or by a concurrent request (which tells the
+   * student and the proctors itself), or is not overdue.
+   */
+  async finishOverdue(
+    record: AssessmentRecord,
+    test: TestDefinition | null,
+  ): Promise<AssessmentRecord | null> {
+    if (record.status !== 'in_progress' || record.deadlineMs > this.deps.clock.now()) return null;
+    const { record: finished, finishedHere } = await this.finishing(record, test, 'time_up');
+    return finishedHere ? finished : null;
+  }
+
+  /**
    * Completes the attempt with the answers stored. Idempotent: an attempt that is already
    * completed is returned as it is, so every caller sees the same result.
    */
@@ -286,9 +300,19 @@ export class AssessmentService {
     /** The submitting connection's epoch; the server's own finishing (deadline) has none. */
     epoch?: number,
   ): Promise<AssessmentRecord> {
+    return (await this.finishing(initial, test, reason, epoch)).record;
+  }
+
+  /** `finish`, and whether this call's write is the one that finished the attempt. */
+  private async finishing(
+    initial: AssessmentRecord,
+    test: TestDefinition | null,
+    reason: 'submitted' | 'time_up',
+    epoch?: number,
+  ): Promise<{ record: AssessmentRecord; finishedHere: boolean }> {
     let record: AssessmentRecord | null = initial;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && record; attempt++) {
-      if (record.status === 'completed') return record;
+      if (record.status === 'completed') return { record, finishedHere: false };
       if (epoch !== undefined && (record.holderEpoch ?? Number.NEGATIVE_INFINITY) > epoch) {
         throw new ReplacedConnectionError();
       }
@@ -304,7 +328,7 @@ export class AssessmentService {
       });
       if (done) {
         this.deps.telemetry.count(reason === 'time_up' ? 'assessment_timed_out' : 'assessment_submitted');
-        return done;
+        return { record: done, finishedHere: true };
       }
       record = await this.deps.assessments.get(initial.userId, initial.testId);
     }
@@ -324,19 +348,19 @@ export class AssessmentService {
   }
 
   /**
-   * The deadline passed while the attempt was still open: finish it, say so, and give the outcome,
-   * which the sweep would have pushed had it finished the attempt first.
+   * The deadline passed while the attempt was still open: finish it, say so, and give the outcome.
+   * Whoever's write finished the attempt tells it: when the sweep (or another request) got there
+   * first, it told the student and the proctors already, so only `time_up` is said here.
    */
   private async timeUp(
     record: AssessmentRecord,
     test: TestDefinition,
     requestId?: string,
   ): Promise<ServerFrame[]> {
-    const finished = await this.finish(record, test, 'time_up');
-    return [
-      this.outbound.error('time_up', 'the time for this assessment is over', requestId),
-      this.outbound.frame('assessment_completed', summaryOf(finished), requestId),
-    ];
+    const { record: finished, finishedHere } = await this.finishing(record, test, 'time_up');
+    const timeUp = this.outbound.error('time_up', 'the time for this assessment is over', requestId);
+    if (!finishedHere) return [timeUp];
+    return [timeUp, this.outbound.frame('assessment_completed', summaryOf(finished), requestId)];
   }
 
   private noAssessment(requestId?: string): ServerFrame[] {

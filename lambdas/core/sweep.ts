@@ -61,8 +61,9 @@ export async function sweep(
         if (!record) continue; // the index lags the table: nothing left to do
         if (!test)
           deps.telemetry.warn('finishing an overdue assessment whose test was deleted (score 0)', { testId });
-        const finished = await lifecycle.settleDeadline(record, test);
-        if (finished.status !== 'completed') continue;
+        // Only when this write finished it: a request that got there first told the student itself.
+        const finished = await lifecycle.finishOverdue(record, test);
+        if (!finished) continue;
         report.finishedOverdue++;
         // A student still connected hears that time is up.
         const holder = await deps.connections.holderOf(connectionKey(userId, testId));
