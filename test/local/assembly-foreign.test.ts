@@ -6,13 +6,14 @@
  * template parameters (`valueForStringParameter`); dynamic references (`{{resolve:...}}`) in a
  * function's environment; routes that require an API key; AWS_IAM authorization on $connect.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readAssembly } from '../../local/assembly/manifest';
 import { describeApp, resolveDynamicReferences } from '../../local/assembly/template';
+import { fileWriter } from '../support/files';
 import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
 import { TestClient } from './helpers';
 
@@ -20,7 +21,7 @@ let root: string;
 
 beforeAll(() => {
   root = mkdtempSync(path.join(tmpdir(), 'nested-assembly-'));
-  const write = (file: string, value: unknown) => writeFileSync(path.join(root, file), JSON.stringify(value));
+  const write = fileWriter(root);
   const templateUrl = (hash: string) => ({
     'Fn::Join': [
       '',
@@ -122,8 +123,7 @@ describe('nested stacks that need each other', () => {
   it('stop the read with a TemplateError instead of recursing', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'nested-cycle-'));
     try {
-      const write = (file: string, value: unknown) =>
-        writeFileSync(path.join(dir, file), JSON.stringify(value));
+      const write = fileWriter(dir);
       write('manifest.json', {
         version: '55.0.0',
         artifacts: {
@@ -171,8 +171,7 @@ describe('SSM-typed parameters, dynamic references and API keys', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'references-assembly-'));
-    const write = (file: string, value: unknown) =>
-      writeFileSync(path.join(dir, file), JSON.stringify(value));
+    const write = fileWriter(dir);
     write('manifest.json', {
       version: '55.0.0',
       artifacts: {
@@ -350,8 +349,7 @@ describe('routes beyond Lambda on a running stack: one it cannot run, and HTTP_P
     await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', () => resolve()));
     const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
     dir = mkdtempSync(path.join(tmpdir(), 'unrunnable-assembly-'));
-    const write = (file: string, value: unknown) =>
-      writeFileSync(path.join(dir, file), JSON.stringify(value));
+    const write = fileWriter(dir);
     write('manifest.json', {
       version: '55.0.0',
       artifacts: {

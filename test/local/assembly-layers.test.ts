@@ -5,21 +5,19 @@
  * written out with Fn::Sub, even with another version number); layers it cannot mount warned
  * about; the layer resources not listed as not run.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readAssembly } from '../../local/assembly/manifest';
 import { type AppDescription, describeApp } from '../../local/assembly/template';
+import { fileWriter } from '../support/files';
 
 let root: string;
 let app: AppDescription;
 
 beforeAll(() => {
   root = mkdtempSync(path.join(tmpdir(), 'assembly-layers-'));
-  const write = (file: string, value: unknown) => {
-    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
-    writeFileSync(path.join(root, file), typeof value === 'string' ? value : JSON.stringify(value));
-  };
+  const write = fileWriter(root);
   write('manifest.json', {
     version: '55.0.0',
     artifacts: {

@@ -5,12 +5,13 @@
  * authorizers, stages, functions with their policies, tables, schedules, secrets, parameters,
  * outputs, cross-stack imports, and the list of what is not run).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { type IntrinsicContext, NO_VALUE, resolve, TemplateError } from '../../local/assembly/intrinsics';
 import { readAssembly } from '../../local/assembly/manifest';
 import { describeApp } from '../../local/assembly/template';
+import { fileWriter } from '../support/files';
 
 function context(overrides: Partial<IntrinsicContext> = {}): IntrinsicContext {
   return {
@@ -80,10 +81,7 @@ describe('intrinsics', () => {
 
 /** A nested stage assembly: a shared stack exporting a table, and an app stack importing it. */
 function writeAssembly(root: string): void {
-  const write = (file: string, value: unknown) => {
-    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
-    writeFileSync(path.join(root, file), typeof value === 'string' ? value : JSON.stringify(value));
-  };
+  const write = fileWriter(root);
   write('manifest.json', {
     version: '55.0.0',
     artifacts: {
