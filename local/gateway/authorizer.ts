@@ -7,8 +7,10 @@
  * - a policy that allows `execute-api:Invoke` on the method ARN (and denies nothing that matches)
  *   lets the connection through; otherwise 403. A function that fails with the message
  *   `Unauthorized` gives 401; any other failure, or a result without a policy, 500;
- * - `context` (string, number and boolean values) and `principalId` reach the route events as
- *   `requestContext.authorizer`.
+ * - `context` values reach the route events as `requestContext.authorizer`, stringified as API
+ *   Gateway passes them on (`3` arrives as `"3"`, `true` as `"true"`), with `principalId`; a
+ *   context value that is an object or an array fails the connection with 500, as API Gateway's
+ *   AuthorizerConfigurationException does.
  * Results are not cached (WebSocket authorizers have no cache).
  */
 
@@ -106,11 +108,19 @@ export async function runConnectAuthorizer(
       reason: `the policy does not allow execute-api:Invoke on ${methodArn}`,
     };
   }
-  const context: Record<string, unknown> = {};
+  const context: Record<string, string> = {};
   if (value.context && typeof value.context === 'object') {
     for (const [key, item] of Object.entries(value.context)) {
-      if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean')
-        context[key] = item;
+      if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') {
+        context[key] = String(item);
+      } else if (typeof item === 'object' && item !== null) {
+        // Works locally if kept, fails every connection once deployed: refuse it here too.
+        return {
+          allowed: false,
+          status: 500,
+          reason: `context.${key} is an ${Array.isArray(item) ? 'array' : 'object'}; authorizer context values must be strings, numbers or booleans`,
+        };
+      }
     }
   }
   return {

@@ -50,7 +50,7 @@ describe('$connect REQUEST authorizer', () => {
   const allow = (effect: 'Allow' | 'Deny', resource = methodArn) => ({
     principalId: 'ada',
     policyDocument: { Statement: [{ Effect: effect, Action: 'execute-api:Invoke', Resource: resource }] },
-    context: { userId: 'ada', admin: false, nested: { dropped: true } },
+    context: { userId: 'ada', admin: false, level: 3 } as Record<string, unknown>,
   });
   const returning = (result: InvokeResult) => {
     const calls: unknown[] = [];
@@ -80,7 +80,7 @@ describe('$connect REQUEST authorizer', () => {
     expect(calls).toEqual([]);
   });
 
-  it('allows on an Allow policy and passes context (scalars only) and principalId on', async () => {
+  it('allows on an Allow policy and passes context (stringified, as API Gateway does) and principalId on', async () => {
     const { calls, authorizer } = returning(
       ok(allow('Allow', 'arn:aws:execute-api:us-east-1:000000000000:abc/*')),
     );
@@ -91,9 +91,20 @@ describe('$connect REQUEST authorizer', () => {
     );
     expect(decision).toEqual({
       allowed: true,
-      authorizer: { userId: 'ada', admin: false, principalId: 'ada' },
+      authorizer: { userId: 'ada', admin: 'false', level: '3', principalId: 'ada' },
     });
     expect(calls[0]).toMatchObject({ type: 'REQUEST', methodArn, queryStringParameters: { token: 't' } });
+  });
+
+  it('answers 500 when a context value is an object or an array (AuthorizerConfigurationException)', async () => {
+    const present = event({ token: 't' }, { 'X-Client': 'web' });
+    for (const value of [{ id: 3 }, ['admin']]) {
+      const result = allow('Allow');
+      result.context = { userId: 'ada', user: value };
+      const decision = await runConnectAuthorizer(returning(ok(result)).authorizer, present, methodArn);
+      expect(decision).toMatchObject({ allowed: false, status: 500 });
+      expect(decision.allowed === false && decision.reason).toMatch(/^context\.user is an (object|array)/);
+    }
   });
 
   it('answers 403 on Deny, 401 on an Unauthorized failure and 500 on other failures', async () => {
