@@ -59,7 +59,10 @@ export interface LocalStackOptions {
   readonly idleTimeoutMs?: number;
   /** @default 7200000 (2 h, as on AWS) */
   readonly maxConnectionMs?: number;
-  /** How often the scheduled jobs run (every minute on AWS). @default 5000 */
+  /**
+   * How often the scheduled jobs (`rate(...)` rules) run.
+   * @default 5000; with `assembly`, each rule's own rate
+   */
   readonly sweepIntervalMs?: number;
   /** Origins allowed to connect; empty allows any. @default [] */
   readonly allowedOrigins?: readonly string[];
@@ -424,7 +427,10 @@ async function startFromAssembly(
     workDir,
     ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
     ...(options.maxConnectionMs !== undefined ? { maxConnectionMs: options.maxConnectionMs } : {}),
-    ...(foreign ? {} : { scheduleIntervalMs: options.sweepIntervalMs ?? 5000 }),
+    // Another app's rate schedules keep the template's rate unless the flag asks for another.
+    ...(options.sweepIntervalMs !== undefined || !foreign
+      ? { scheduleIntervalMs: options.sweepIntervalMs ?? 5000 }
+      : {}),
     // The template generates the JWT secret; dev tokens are signed with the local one.
     secretValue: (secret, app) =>
       !foreign && app.functions.some((fn) => fn.environment[ENV.jwtSecretArn] === secret.arn)

@@ -23,7 +23,8 @@ const USAGE = `Usage: npm start -- [flags]
   --auth-deadline-seconds N   close sockets not authenticated after N s (default 30)
   --idle-timeout-seconds N    close idle connections after N s (default 600, as on AWS)
   --max-connection-seconds N  close connections older than N s (default 7200, as on AWS)
-  --sweep-interval-ms N       run the scheduled sweep every N ms (default 5000)
+  --sweep-interval-ms N       run the scheduled sweep every N ms (default 5000; with
+                              --assembly, every rate(...) rule, by default at its own rate)
   --allowed-origins A,B       only these browser origins may connect (default: any)
   --test-definitions-dir DIR  test definitions to load (default test-definitions)
   --jwt-secret S              HS256 secret (default local-dev-secret)

@@ -14,7 +14,8 @@ export type ForeignApp =
   | 'l2-authorized'
   | 'l2-stage-twoway'
   | 'l2-nested-stack'
-  | 'l2-layers';
+  | 'l2-layers'
+  | 'l2-two-apis';
 
 export async function foreignAppAssembly(app: ForeignApp): Promise<string> {
   const appDir = path.join(ROOT, 'test', 'fixtures', 'foreign-apps', app);

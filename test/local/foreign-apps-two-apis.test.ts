@@ -1,0 +1,103 @@
+/**
+ * A sixth style of app nobody here wrote, run through `--assembly` (l2-two-apis): two WebSocket
+ * APIs in one stack, every handler inline CommonJS on `NODEJS_LATEST`; a public two-way `$default`
+ * echo, and a secured API whose token travels in `Sec-WebSocket-Protocol`, whose authorizer
+ * context reaches a one-way route stringified as API Gateway passes it on, next to a Python route
+ * and a five-minute scheduled rule that `--sweep-interval-ms` speeds up.
+ */
+import { foreignAppAssembly } from '../support/foreign-apps';
+import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
+import { TestClient } from './helpers';
+
+let stack: LocalStackProcess;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStackProcess({
+    assembly: await foreignAppAssembly('l2-two-apis'),
+    extraArgs: ['--sweep-interval-ms', '300'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.dispose()));
+  await stack?.stop();
+});
+
+const api = (name: string) => {
+  const served = stack.apis.find((candidate) => candidate.name === name);
+  if (!served) throw new Error(`no API ${name} among ${stack.apis.map((a) => a.name).join(', ')}`);
+  return served;
+};
+
+const open = async (url: string, protocols?: string[]) => {
+  const client = await TestClient.open(url, {}, protocols);
+  clients.push(client);
+  return client;
+};
+
+async function outputMatching(pattern: RegExp, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(stack.output()) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return stack.output();
+}
+
+describe('foreign app with two WebSocket APIs, inline handlers and a subprotocol authorizer', () => {
+  it('serves both APIs on their own ports and stages, the Python route kept as a route that is not run', () => {
+    expect(stack.apis).toHaveLength(2);
+    const echo = api('EchoApi');
+    const secure = api('secure-sockets');
+    expect(echo.wsUrl).toMatch(/^ws:\/\/localhost:\d+\/prod$/);
+    expect(secure.wsUrl).toMatch(/^ws:\/\/localhost:\d+\/v1$/);
+    expect(new URL(echo.wsUrl).port).not.toBe(new URL(secure.wsUrl).port);
+    expect(echo.routes).toEqual(['$default (two-way)']);
+    expect([...secure.routes].sort()).toEqual([
+      '$connect (authorizer)',
+      'stats (not run) (two-way)',
+      'whoami',
+    ]);
+  });
+
+  it('answers the two-way $default echo on the first API', async () => {
+    const client = await open(api('EchoApi').wsUrl);
+    client.send('plain text');
+    expect(JSON.parse(await client.next(10_000))).toEqual({ echo: 'plain text', route: '$default' });
+  });
+
+  it('selects the offered subprotocol and passes the authorizer context on stringified, with principalId', async () => {
+    const client = await open(api('secure-sockets').wsUrl, ['token.ada', 'chat']);
+    expect(client.ws.protocol).toBe('token.ada');
+    client.send({ action: 'whoami' });
+    expect(JSON.parse(await client.next(10_000))).toEqual({
+      authorizer: { user: 'ada', level: '3', admin: 'true', principalId: 'ada' },
+    });
+  });
+
+  it('refuses a denied user with 403, a missing token with 401, and an object in the context with 500', async () => {
+    const url = api('secure-sockets').wsUrl;
+    await expect(open(url, ['token.mallory'])).rejects.toMatchObject({ status: 403 });
+    await expect(open(url)).rejects.toMatchObject({ status: 401 });
+    await expect(open(url, ['chat'])).rejects.toMatchObject({ status: 401 });
+    await expect(open(url, ['token.eve'])).rejects.toMatchObject({ status: 500 });
+    expect(await outputMatching(/context\.profile is an object/, 5000)).toMatch(
+      /context\.profile is an object/,
+    );
+  });
+
+  it('answers a message to the Python route with Internal server error and keeps serving', async () => {
+    const client = await open(api('secure-sockets').wsUrl, ['token.bob']);
+    client.send({ action: 'stats' });
+    expect(JSON.parse(await client.next(10_000))).toMatchObject({ message: 'Internal server error' });
+    client.send({ action: 'whoami' });
+    expect(JSON.parse(await client.next(10_000))).toMatchObject({
+      authorizer: { user: 'bob', admin: 'false' },
+    });
+  });
+
+  it('runs the five-minute rule at the --sweep-interval-ms pace', async () => {
+    const output = await outputMatching(/heartbeat from arn:aws:events:[^:]+:\d{12}:rule\/.*Heartbeat/, 8000);
+    expect(output).toMatch(/heartbeat from arn:aws:events:[^:]+:\d{12}:rule\/.*Heartbeat/);
+  });
+});
