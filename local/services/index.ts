@@ -69,7 +69,14 @@ import {
   tableArnsToNames,
   validateFaults,
 } from './dynamodb';
-import { type JsonProtocol, parseObject, readBody, replyError, replyJson } from './replies';
+import {
+  type JsonProtocol,
+  parseObject,
+  readBody,
+  replyError,
+  replyErrorInProtocol,
+  replyJson,
+} from './replies';
 import { SECRETS_MANAGER_TARGET_PREFIX, type SecretInput, SecretsStore } from './secrets-manager';
 import { type ParameterInput, ParameterStore, SSM_TARGET_PREFIX } from './ssm';
 
@@ -330,13 +337,13 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       return;
     }
     if (typeof target !== 'string') {
-      const service = signedServiceOf(req.headers) ?? 'this service';
-      replyError(
+      const service = signedServiceOf(req.headers);
+      replyErrorInProtocol(
         res,
-        JSON_1_1,
+        { service, contentType: req.headers['content-type'] },
         400,
         'UnsupportedServiceException',
-        `The local stack does not emulate ${service} (it emulates DynamoDB, Secrets Manager, SSM Parameter Store and @connections).`,
+        `The local stack does not emulate ${service ?? 'this service'} (it emulates DynamoDB, Secrets Manager, SSM Parameter Store and @connections).`,
       );
       return;
     }

@@ -35,6 +35,50 @@ export function replyError(
   replyJson(res, status, protocol, { __type: type, [messageKey]: message });
 }
 
+function xmlText(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * An error in the caller's own protocol, for requests that carry no `x-amz-target` (REST and query
+ * protocols): S3's XML `<Error>`, the query protocol's `<ErrorResponse>` (SNS, STS, CloudWatch:
+ * form-encoded requests), else JSON with `x-amzn-errortype` (REST JSON: Lambda, EventBridge
+ * Scheduler...). An error the SDK cannot parse surfaces as a deserialization failure that hides
+ * the message.
+ */
+export function replyErrorInProtocol(
+  res: ServerResponse,
+  request: { readonly service: string | null; readonly contentType: string | undefined },
+  status: number,
+  code: string,
+  message: string,
+): void {
+  const requestId = randomUUID();
+  const formEncoded = (request.contentType ?? '').startsWith('application/x-www-form-urlencoded');
+  if (request.service === 's3' || formEncoded) {
+    const error = `<Code>${xmlText(code)}</Code><Message>${xmlText(message)}</Message>`;
+    const text =
+      request.service === 's3'
+        ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${error}<RequestId>${requestId}</RequestId></Error>`
+        : `<ErrorResponse><Error><Type>Sender</Type>${error}</Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+    res.writeHead(status, {
+      'content-type': 'text/xml',
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': requestId,
+    });
+    res.end(text);
+    return;
+  }
+  const text = JSON.stringify({ __type: code, message });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-errortype': code,
+    'x-amzn-requestid': requestId,
+  });
+  res.end(text);
+}
+
 /** The request body, or null when it exceeds `limit` bytes (the rest is drained). */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {

@@ -24,12 +24,15 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   GetParameterCommand,
@@ -301,6 +304,33 @@ describe('DynamoDB', () => {
     expect(refused.name).toBe('UnknownOperationException');
     expect(refused.message).toContain('does not emulate AmazonSQS');
     sqs.destroy();
+  });
+
+  test('a REST or query-protocol service the stack does not emulate is refused in that protocol, so the SDK shows the reason', async () => {
+    const refusedBy = async (send: Promise<unknown>) => {
+      const refused = await refusal(send);
+      return { name: refused.name, message: refused.message, status: refused.$metadata?.httpStatusCode };
+    };
+    const expected = (service: string) => ({
+      name: 'UnsupportedServiceException',
+      message: expect.stringContaining(`does not emulate ${service}`),
+      status: 400,
+    });
+    const s3 = new S3Client({ ...clientConfig('App/Writer'), forcePathStyle: true });
+    expect(
+      await refusedBy(s3.send(new PutObjectCommand({ Bucket: 'transcripts', Key: 'a.txt', Body: 'x' }))),
+    ).toEqual(expected('s3'));
+    const sns = new SNSClient(clientConfig('App/Writer'));
+    expect(
+      await refusedBy(
+        sns.send(new PublishCommand({ TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:t`, Message: 'x' })),
+      ),
+    ).toEqual(expected('sns'));
+    const lambda = new LambdaClient(clientConfig('App/Writer'));
+    expect(await refusedBy(lambda.send(new InvokeCommand({ FunctionName: 'other' })))).toEqual(
+      expected('lambda'),
+    );
+    for (const client of [s3, sns, lambda]) client.destroy();
   });
 
   test('account-level operations are checked on *', async () => {
