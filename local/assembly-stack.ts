@@ -351,7 +351,13 @@ async function start(
     accountId,
     servicesEndpoint: services.endpoint,
     identityFor: (functionId) => services.identityFor(functionId),
-    outboundRoutes: served.map((api) => ({ host: api.domainName, target: `http://127.0.0.1:${api.port}` })),
+    outboundRoutes: [
+      ...served.map((api) => ({ host: api.domainName, target: `http://127.0.0.1:${api.port}` })),
+      // An SDK call that names an AWS host itself (SQS takes it from the QueueUrl, some handlers set
+      // an endpoint in code) would leave the machine signed with a local key AWS refuses: it goes to
+      // the local services instead, which serve it or say they do not emulate it.
+      { host: '*.amazonaws.com', target: services.endpoint, signedOnly: true },
+    ],
     log: options.functionLog ?? (() => {}),
     lifecycleLogs: false,
     maxInstancesPerFunction: options.maxInstancesPerFunction ?? Math.max(2, availableParallelism()),

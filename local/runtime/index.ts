@@ -86,6 +86,11 @@ export interface OutboundRoute {
   readonly host: string;
   /** `http://127.0.0.1:3001`: the plain-HTTP server that answers for that host. */
   readonly target: string;
+  /**
+   * Only requests signed with Signature Version 4 take this route; others go where they were
+   * headed. @default false
+   */
+  readonly signedOnly?: boolean;
 }
 
 export interface FunctionRuntimeOptions {
@@ -135,6 +140,7 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): LocalFun
   const outboundRoutes: OutboundRouteSpec[] = (options.outboundRoutes ?? []).map((route) => ({
     host: route.host.toLowerCase(),
     target: route.target,
+    ...(route.signedOnly ? { signedOnly: true } : {}),
   }));
   const identityFor = options.identityFor ?? defaultIdentity;
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;

@@ -80,6 +80,7 @@ describe('local Lambda runtime: outbound calls', () => {
       outboundRoutes: [
         { host: `*.execute-api.${REGION}.amazonaws.com`, target: `http://127.0.0.1:${port}` },
         { host: 'LocalHost', target: `http://127.0.0.1:${port}` },
+        { host: '*.invalid', target: `http://127.0.0.1:${port}`, signedOnly: true },
       ],
       log: () => {},
     });
@@ -173,6 +174,29 @@ describe('local Lambda runtime: outbound calls', () => {
         'x-probe': 'fetch',
       }),
     });
+  });
+
+  it('takes only SigV4-signed requests on a signedOnly route, by https.request and by fetch', async () => {
+    const signed = { authorization: 'AWS4-HMAC-SHA256 Credential=AKIAX/20261201/eu-west-1/sqs/aws4_request' };
+    for (const action of ['https', 'fetch']) {
+      received.length = 0;
+      const url = 'https://sqs.routing-test.invalid/123/queue';
+      expect(
+        okValue(await runtime.invoke('RuntimeTest/https', { action, url, headers: signed })),
+      ).toMatchObject({
+        status: 200,
+      });
+      expect(received).toEqual([
+        expect.objectContaining({ url: '/123/queue', headers: expect.objectContaining(signed) }),
+      ]);
+      const unsigned = await runtime.invoke('RuntimeTest/https', {
+        action,
+        url,
+        headers: { authorization: 'Bearer t' },
+      });
+      expect(unsigned).toMatchObject({ ok: false, kind: 'error' });
+      expect(received).toHaveLength(1);
+    }
   });
 
   it('leaves other hosts alone', async () => {

@@ -4,7 +4,8 @@
  * every environment setting, so the request has to be redirected where it is made. The request's
  * method, path and headers are kept; the Host header still names the host the handler asked for.
  * Covers `https.request`/`https.get` (what the AWS SDK uses) and global `fetch` (which cannot send
- * a Host header, so it gets `x-forwarded-host` instead).
+ * a Host header, so it gets `x-forwarded-host` instead). A `signedOnly` route takes only requests
+ * carrying a Signature Version 4 `Authorization` header.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -14,19 +15,32 @@ import type { OutboundRouteSpec } from '../protocol';
 
 type RequestArgs = Parameters<typeof https.request>;
 
-export function hostMatcher(routes: readonly OutboundRouteSpec[]): (hostname: string) => URL | undefined {
+export function hostMatcher(
+  routes: readonly OutboundRouteSpec[],
+): (hostname: string, signed?: boolean) => URL | undefined {
   const compiled = routes.map((route) => ({
     host: route.host.toLowerCase(),
     wildcard: route.host.startsWith('*.'),
     target: new URL(route.target),
+    signedOnly: route.signedOnly === true,
   }));
-  return (hostname) => {
+  return (hostname, signed = false) => {
     const name = hostname.toLowerCase().replace(/\.$/, '');
     for (const route of compiled) {
+      if (route.signedOnly && !signed) continue;
       if (route.wildcard ? name.endsWith(route.host.slice(1)) : name === route.host) return route.target;
     }
     return undefined;
   };
+}
+
+function signedWithSigV4(headers: Iterable<[string, unknown]>): boolean {
+  for (const [name, value] of headers) {
+    if (name.toLowerCase() !== 'authorization') continue;
+    const text = Array.isArray(value) ? String(value[0] ?? '') : String(value ?? '');
+    if (text.startsWith('AWS4-HMAC-SHA256 ')) return true;
+  }
+  return false;
 }
 
 export function routeOutbound(routes: readonly OutboundRouteSpec[]): void {
@@ -38,7 +52,7 @@ export function routeOutbound(routes: readonly OutboundRouteSpec[]): void {
   const routedRequest = ((...args: RequestArgs) => {
     const { options, callback } = normalize(args);
     const hostname = String(options.hostname ?? options.host ?? 'localhost').replace(/:\d+$/, '');
-    const target = targetFor(hostname);
+    const target = targetFor(hostname, signedWithSigV4(Object.entries(options.headers ?? {})));
     if (!target) return (originalRequest as (...a: RequestArgs) => http.ClientRequest)(...args);
     const port = Number(options.port ?? 443);
     const headers = { ...(options.headers as http.OutgoingHttpHeaders | undefined) };
@@ -71,7 +85,10 @@ export function routeOutbound(routes: readonly OutboundRouteSpec[]): void {
   if (typeof originalFetch === 'function') {
     globalThis.fetch = (input, init) => {
       const original = new URL(input instanceof Request ? input.url : String(input));
-      const target = original.protocol === 'https:' ? targetFor(original.hostname) : undefined;
+      const signed = signedWithSigV4(
+        new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).entries(),
+      );
+      const target = original.protocol === 'https:' ? targetFor(original.hostname, signed) : undefined;
       if (!target) return originalFetch(input, init);
       const routed = new URL(original.href);
       routed.protocol = 'http:';
