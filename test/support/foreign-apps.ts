@@ -15,7 +15,8 @@ export type ForeignApp =
   | 'l2-stage-twoway'
   | 'l2-nested-stack'
   | 'l2-layers'
-  | 'l2-two-apis';
+  | 'l2-two-apis'
+  | 'l2-workshop-chat';
 
 export async function foreignAppAssembly(app: ForeignApp): Promise<string> {
   const appDir = path.join(ROOT, 'test', 'fixtures', 'foreign-apps', app);
