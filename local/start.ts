@@ -12,6 +12,7 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { scheduleLines } from './app/schedule-lines';
 import { type LocalStack, startLocalStack } from './stack';
 
 const USAGE = `Usage: npm start -- [flags]
@@ -84,7 +85,7 @@ function assemblyLine(stack: LocalStack): string[] {
   ];
 }
 
-function foreignReport(stack: LocalStack): string {
+function foreignReport(stack: LocalStack, rateIntervalMs: number | undefined): string {
   const lines = ['', 'Local stack ready'];
   for (const api of stack.apis) {
     lines.push(`  WebSocket     ${api.wsUrl}   (${api.name}: ${api.routes.join(', ')})`);
@@ -94,12 +95,13 @@ function foreignReport(stack: LocalStack): string {
   lines.push(
     `  DynamoDB      ${stack.dynamodbEndpoint} (dynalite, no IAM); tables ${Object.values(stack.tableNames).join(', ') || '(none)'}`,
   );
+  if (stack.running) lines.push(...scheduleLines(stack.running.app, rateIntervalMs));
   lines.push(...notRunLines(stack), '', 'Ctrl-C to stop.', '');
   return lines.join('\n');
 }
 
-function report(stack: LocalStack): string {
-  if (stack.mode === 'foreign') return foreignReport(stack);
+function report(stack: LocalStack, rateIntervalMs: number | undefined): string {
+  if (stack.mode === 'foreign') return foreignReport(stack, rateIntervalMs);
   const data =
     stack.dataDir === null
       ? 'in memory (gone when the stack stops)'
@@ -263,7 +265,7 @@ async function main(): Promise<void> {
       })}\n`,
     );
   } else {
-    console.log(report(stack));
+    console.log(report(stack, sweepMs));
   }
 }
 

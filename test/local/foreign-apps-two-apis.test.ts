@@ -5,16 +5,22 @@
  * context reaches a one-way route stringified as API Gateway passes it on, next to a Python route
  * and a five-minute scheduled rule that `--sweep-interval-ms` speeds up.
  */
+import * as path from 'node:path';
+import { scheduleLines } from '../../local/app/schedule-lines';
+import { readAssembly } from '../../local/assembly/manifest';
+import { describeApp } from '../../local/assembly/template';
 import { foreignAppAssembly } from '../support/foreign-apps';
 import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
 import { TestClient } from './helpers';
 
+let assembly: string;
 let stack: LocalStackProcess;
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
+  assembly = await foreignAppAssembly('l2-two-apis');
   stack = await startLocalStackProcess({
-    assembly: await foreignAppAssembly('l2-two-apis'),
+    assembly,
     extraArgs: ['--sweep-interval-ms', '300'],
   });
 }, 120_000);
@@ -94,6 +100,19 @@ describe('foreign app with two WebSocket APIs, inline handlers and a subprotocol
     expect(JSON.parse(await client.next(10_000))).toMatchObject({
       authorizer: { user: 'bob', admin: 'false' },
     });
+  });
+
+  it("reports the rule, its function and its pace here: the template's rate, or the flag's", () => {
+    const app = describeApp(readAssembly(assembly), {
+      region: 'us-east-1',
+      accountId: '000000000000',
+      workDir: path.join(assembly, '.work'),
+    });
+    const line =
+      /^ {2}Schedule {6}TwoSockets-Heartbeat[\w-]+ rate\(5 minutes\) -> TwoSockets-HeartbeatFunction[\w-]+: /;
+    expect(scheduleLines(app)).toEqual([expect.stringMatching(line)]);
+    expect(scheduleLines(app)[0]).toMatch(/: every 300 s$/);
+    expect(scheduleLines(app, 300)[0]).toMatch(/: every 300 ms here \(--sweep-interval-ms\)$/);
   });
 
   it('runs the five-minute rule at the --sweep-interval-ms pace', async () => {
