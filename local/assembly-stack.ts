@@ -5,8 +5,10 @@
  * schedules. Nothing here knows the project's own app; local/stack.ts adds its conveniences.
  *
  * Wiring decisions:
- * - Each API is served at `ws://localhost:<port>/<stage>`; the first on `port`, the next ones on the
- *   following ports (or any free ones when `port` is 0).
+ * - Each API stage is served at `ws://localhost:<port>/<stage>`; the first on `port`, the next ones
+ *   on the following ports (or any free ones when `port` is 0). The stages of one API share their
+ *   @connections (each port answers for every stage's path), since the functions reach them all
+ *   through the API's one execute-api host; each stage has its own connections and throttling.
  * - Events carry `domainName: <apiId>.execute-api.<region>.amazonaws.com`, as on AWS, and the
  *   runtime leads HTTPS to that host back to the API's port: a handler that builds
  *   `https://${domainName}/${stage}` reaches the local @connections API without code changes.
@@ -33,6 +35,7 @@ import {
   describeApp,
   type LocalFunction,
   type SecretDescription,
+  type StageDescription,
   type TableDescription,
   type WebSocketApiDescription,
 } from './assembly/template';
@@ -289,9 +292,10 @@ async function start(
   // 2. The tables.
   for (const table of app.tables) await ensureTable(adminDynamoDb, table);
 
-  // 3. One HTTP server per API (its port is needed for the runtime's outbound routes).
-  const served: {
+  // 3. One HTTP server per API stage (its port is needed for the runtime's outbound routes).
+  type ServedStage = {
     description: WebSocketApiDescription;
+    stageDescription: StageDescription | undefined;
     server: Server;
     port: number;
     stage: string;
@@ -299,49 +303,63 @@ async function start(
     pool: ConnectionPool;
     domainName: string;
     region: string;
-  }[] = [];
-  for (const [index, description] of app.apis.entries()) {
+  };
+  const served: ServedStage[] = [];
+  for (const description of app.apis) {
     const apiRegion = regionOfStack.get(description.stackName) ?? region;
-    const templateStage = description.stage?.name ?? options.stage ?? 'local';
-    const stage = options.stage ?? templateStage;
-    const pool = new ConnectionPool();
-    const server = createServer((req, res) => {
-      const handled = handleManagementRequest(req, res, pool, {
-        stage,
-        stageAliases: stage === templateStage ? [] : [templateStage],
-        policyStage: templateStage,
-        authorize: async (request, call) => {
-          const verdict = services.authorizeManagementRequest(request, {
-            apiId: description.apiId,
-            stage: call.stage,
-            connectionId: call.connectionId,
-          });
-          if (!verdict.allowed) {
-            log(`[@connections] refused ${call.method} ${call.connectionId}: ${verdict.body}`);
-            return verdict;
-          }
-          return options.connectionsFault?.(call);
-        },
+    // Every stage's @connections answers on every stage's port: the functions reach the API's one
+    // execute-api host, which leads to the first stage's port, with the stage in the path.
+    const stagesOfApi: ServedStage[] = [];
+    const handleManagement = (req: IncomingMessage, res: ServerResponse): boolean =>
+      stagesOfApi.some((entry) =>
+        handleManagementRequest(req, res, entry.pool, {
+          stage: entry.stage,
+          stageAliases: entry.stage === entry.templateStage ? [] : [entry.templateStage],
+          policyStage: entry.templateStage,
+          authorize: async (request, call) => {
+            const verdict = services.authorizeManagementRequest(request, {
+              apiId: description.apiId,
+              stage: call.stage,
+              connectionId: call.connectionId,
+            });
+            if (!verdict.allowed) {
+              log(`[@connections] refused ${call.method} ${call.connectionId}: ${verdict.body}`);
+              return verdict;
+            }
+            return options.connectionsFault?.(call);
+          },
+        }),
+      );
+    const stages = description.stage ? [description.stage, ...(description.otherStages ?? [])] : [undefined];
+    for (const [stageIndex, stageDescription] of stages.entries()) {
+      const index = served.length;
+      const templateStage = stageDescription?.name ?? options.stage ?? 'local';
+      // --stage renames the API's first stage; further stages keep their names.
+      const stage = stageIndex === 0 ? (options.stage ?? templateStage) : templateStage;
+      const server = createServer((req, res) => {
+        if (handleManagement(req, res)) return;
+        if (index === 0 && options.extraHttp?.(req, res)) return;
+        req.resume();
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Not Found' }));
       });
-      if (handled) return;
-      if (index === 0 && options.extraHttp?.(req, res)) return;
-      req.resume();
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: 'Not Found' }));
-    });
-    const wanted = options.port ?? 3001;
-    const port = await listen(server, wanted === 0 ? 0 : wanted + index, host);
-    cleanups.push(() => closeServer(server));
-    served.push({
-      description,
-      server,
-      port,
-      stage,
-      templateStage,
-      pool,
-      domainName: `${description.apiId}.execute-api.${apiRegion}.amazonaws.com`,
-      region: apiRegion,
-    });
+      const wanted = options.port ?? 3001;
+      const port = await listen(server, wanted === 0 ? 0 : wanted + index, host);
+      cleanups.push(() => closeServer(server));
+      const entry: ServedStage = {
+        description,
+        stageDescription,
+        server,
+        port,
+        stage,
+        templateStage,
+        pool: new ConnectionPool(),
+        domainName: `${description.apiId}.execute-api.${apiRegion}.amazonaws.com`,
+        region: apiRegion,
+      };
+      stagesOfApi.push(entry);
+      served.push(entry);
+    }
   }
 
   // 4. The function runtime.
@@ -442,13 +460,13 @@ async function start(
       routeSelectionExpression: api.description.routeSelectionExpression,
       ...(connectAuthorizer ? { connectAuthorizer } : {}),
       ...(connectRequiresSignature ? { connectRequiresSignature } : {}),
-      ...(api.description.stage
+      ...(api.stageDescription
         ? {
             throttle: {
-              ...(api.description.stage.defaultThrottle
-                ? { defaultRoute: api.description.stage.defaultThrottle }
+              ...(api.stageDescription.defaultThrottle
+                ? { defaultRoute: api.stageDescription.defaultThrottle }
                 : {}),
-              routes: api.description.stage.routeThrottle,
+              routes: api.stageDescription.routeThrottle,
             },
           }
         : {}),

@@ -293,23 +293,14 @@ class RouteReader {
   }
 }
 
-/** The served APIs with their routes and first stage; the other stages are listed as not run. */
+/** The served APIs with their routes and stages. */
 function describeApis(
-  read: ReadContext,
   parts: ApiParts,
   routesByApi: ReadonlyMap<string, RouteDescription[]>,
 ): WebSocketApiDescription[] {
   const descriptions: WebSocketApiDescription[] = [];
   for (const [apiId, { state, logicalId, props }] of parts.apis) {
     const stages = parts.stagesByApi.get(apiId) ?? [];
-    for (const extra of stages.slice(1)) {
-      read.notRun.push({
-        stackName: state.artifact.stackName,
-        logicalId: extra.logicalId,
-        type: 'AWS::ApiGatewayV2::Stage',
-        reason: `only the first stage of an API is served (${stages[0]?.name})`,
-      });
-    }
     descriptions.push({
       id: `${state.artifact.artifactId}/${logicalId}`,
       stackName: state.artifact.stackName,
@@ -319,6 +310,7 @@ function describeApis(
       routeSelectionExpression: str(props.RouteSelectionExpression, '$request.body.action'),
       routes: routesByApi.get(apiId) ?? [],
       ...(stages[0] ? { stage: stages[0] } : {}),
+      ...(stages.length > 1 ? { otherStages: stages.slice(1) } : {}),
     });
   }
   return descriptions;
@@ -331,7 +323,7 @@ export function readApis(read: ReadContext, functions: FunctionIndex): ApiReadin
     if (resource.Type === 'AWS::ApiGatewayV2::Route') routes.route(state, logicalId, resource.Type);
   }
   return {
-    apis: describeApis(read, parts, routes.routesByApi),
+    apis: describeApis(parts, routes.routesByApi),
     authorizerRefs: new Set(parts.authorizers.keys()),
     mockIntegrations: routes.mockIntegrations,
   };

@@ -124,6 +124,8 @@ export interface WebSocketApiDescription {
   readonly routes: readonly RouteDescription[];
   /** The first stage; undefined when the template declares none. */
   readonly stage?: StageDescription;
+  /** The API's further stages (dev and prod of one API), each served on a port of its own. */
+  readonly otherStages?: readonly StageDescription[];
 }
 
 export interface KeyElement {

@@ -1,7 +1,7 @@
 /**
  * A sixth style of app nobody here wrote, run through `--assembly` (l2-two-apis): two WebSocket
  * APIs in one stack, every handler inline CommonJS on `NODEJS_LATEST`; a public two-way `$default`
- * echo, and a secured API whose token travels in `Sec-WebSocket-Protocol`, whose authorizer
+ * echo, and a secured API (two stages) whose token travels in `Sec-WebSocket-Protocol`, whose authorizer
  * context reaches a one-way route stringified as API Gateway passes it on, next to a Python route
  * and a five-minute scheduled rule that `--sweep-interval-ms` speeds up.
  */
@@ -30,9 +30,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const api = (name: string) => {
-  const served = stack.apis.find((candidate) => candidate.name === name);
-  if (!served) throw new Error(`no API ${name} among ${stack.apis.map((a) => a.name).join(', ')}`);
+const api = (name: string, stage?: string) => {
+  const served = stack.apis.find(
+    (candidate) => candidate.name === name && (stage === undefined || candidate.wsUrl.endsWith(`/${stage}`)),
+  );
+  if (!served) throw new Error(`no API ${name} among ${stack.apis.map((a) => a.wsUrl).join(', ')}`);
   return served;
 };
 
@@ -51,13 +53,14 @@ async function outputMatching(pattern: RegExp, timeoutMs: number): Promise<strin
 }
 
 describe('foreign app with two WebSocket APIs, inline handlers and a subprotocol authorizer', () => {
-  it('serves both APIs on their own ports and stages, the Python route kept as a route that is not run', () => {
-    expect(stack.apis).toHaveLength(2);
+  it('serves both APIs and each stage on a port of its own, the Python route kept as a route that is not run', () => {
+    expect(stack.apis).toHaveLength(3);
     const echo = api('EchoApi');
-    const secure = api('secure-sockets');
+    const secure = api('secure-sockets', 'v1');
     expect(echo.wsUrl).toMatch(/^ws:\/\/localhost:\d+\/prod$/);
     expect(secure.wsUrl).toMatch(/^ws:\/\/localhost:\d+\/v1$/);
-    expect(new URL(echo.wsUrl).port).not.toBe(new URL(secure.wsUrl).port);
+    expect(api('secure-sockets', 'v2').wsUrl).toMatch(/^ws:\/\/localhost:\d+\/v2$/);
+    expect(new Set(stack.apis.map((served) => new URL(served.wsUrl).port)).size).toBe(3);
     expect(echo.routes).toEqual(['$default (two-way)']);
     expect([...secure.routes].sort()).toEqual([
       '$connect (authorizer)',
@@ -78,6 +81,16 @@ describe('foreign app with two WebSocket APIs, inline handlers and a subprotocol
     client.send({ action: 'whoami' });
     expect(JSON.parse(await client.next(10_000))).toEqual({
       authorizer: { user: 'ada', level: '3', admin: 'true', principalId: 'ada' },
+      stage: 'v1',
+    });
+  });
+
+  it('serves the second stage too: its events name it, and @connections under its path reaches its connections', async () => {
+    const client = await open(api('secure-sockets', 'v2').wsUrl, ['token.cy']);
+    client.send({ action: 'whoami' });
+    expect(JSON.parse(await client.next(10_000))).toEqual({
+      authorizer: { user: 'cy', level: '3', admin: 'false', principalId: 'cy' },
+      stage: 'v2',
     });
   });
 
