@@ -5,6 +5,7 @@
  * Lambda extracts them into /opt in that order, later ones overwriting earlier ones.
  */
 import * as path from 'node:path';
+import { publishedLayer } from './published-layers';
 import { existingResources, type RawResource, type StackState } from './stack-state';
 import type { ReadContext } from './template';
 import { list, str } from './values';
@@ -79,8 +80,15 @@ export function layersOf(
   for (const arn of arns) {
     // Only one version of each layer exists locally: another version number names the same layer.
     const location = index.byArn.get(arn) ?? index.byLayerArn.get(layerArnOf(arn));
+    const published = location ? undefined : publishedLayer(arn);
     if (location) mounted.push(location);
-    else
+    else if (published) {
+      mounted.push(published.location);
+      if (published.missing.length > 0)
+        warnings.push(
+          `${functionId}: layer ${arn} stands in with the installed Powertools packages; ${published.missing.map((name) => `@aws-lambda-powertools/${name}`).join(', ')} are not installed locally, so code importing them fails here`,
+        );
+    } else
       warnings.push(
         `${functionId}: layer ${arn || '(unresolved)'} has no content in this assembly (published elsewhere, by another account or app); it is not mounted, so code importing from it fails as it would without the layer`,
       );
