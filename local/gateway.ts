@@ -29,6 +29,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_MESSAGE_BYTES,
 } from './gateway/quotas';
+import { routeResponseMessage } from './gateway/route-response';
 import { createStageThrottle, type StageThrottleSettings } from './gateway/throttle';
 import { type LambdaHandler, lambdaContext } from './lambda-context';
 import { DEFAULT_SELECTION_EXPRESSION, parseSelectionExpression, selectRoute } from './router';
@@ -246,13 +247,9 @@ export function attachGateway(options: GatewayOptions): Gateway {
     );
   }
 
-  /** A two-way route's answer: the proxy result's `body` (or the whole result when it has none). */
   function sendRouteResponse(connection: LiveConnection, result: unknown): void {
-    if (result === undefined || result === null) return;
-    const body =
-      typeof result === 'object' && 'body' in result ? (result as { body?: unknown }).body : result;
-    if (body === undefined || body === null) return;
-    pool.send(connection.connectionId, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
+    const message = routeResponseMessage(result);
+    if (message !== undefined) pool.send(connection.connectionId, Buffer.from(message));
   }
 
   function onMessage(connection: LiveConnection, data: Buffer, isBinary: boolean): void {
