@@ -11,7 +11,7 @@ export interface OutboundRouteSpec {
   readonly host: string;
   /** `http://host:port` of the local server that answers for it. */
   readonly target: string;
-  /** Only requests signed with Signature Version 4 (an SDK client's) take this route. */
+  /** Only requests signed with Signature Version 4 or 4a (an SDK client's) take this route. */
   readonly signedOnly?: boolean;
 }
 

@@ -177,8 +177,13 @@ describe('local Lambda runtime: outbound calls', () => {
   });
 
   it('takes only SigV4-signed requests on a signedOnly route, by https.request and by fetch', async () => {
-    const signed = { authorization: 'AWS4-HMAC-SHA256 Credential=AKIAX/20261201/eu-west-1/sqs/aws4_request' };
-    for (const action of ['https', 'fetch']) {
+    // SigV4a (S3 Multi-Region Access Points, EventBridge global endpoints) carries the key as well.
+    const signatures = [
+      'AWS4-HMAC-SHA256 Credential=AKIAX/20261201/eu-west-1/sqs/aws4_request',
+      'AWS4-ECDSA-P256-SHA256 Credential=AKIAX/20261201/events/aws4_request',
+    ];
+    for (const [action, authorization] of ['https', 'fetch'].flatMap((a) => signatures.map((s) => [a, s]))) {
+      const signed = { authorization };
       received.length = 0;
       const url = 'https://sqs.routing-test.invalid/123/queue';
       expect(

@@ -5,7 +5,7 @@
  * method, path and headers are kept; the Host header still names the host the handler asked for.
  * Covers `https.request`/`https.get` (what the AWS SDK uses) and global `fetch` (which cannot send
  * a Host header, so it gets `x-forwarded-host` instead). A `signedOnly` route takes only requests
- * carrying a Signature Version 4 `Authorization` header.
+ * carrying a Signature Version 4 (or 4a) `Authorization` header.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -34,11 +34,17 @@ export function hostMatcher(
   };
 }
 
+/**
+ * SigV4, and SigV4a (S3 Multi-Region Access Points, EventBridge global endpoints): both name the
+ * signing access key, so either must stay on the machine.
+ */
+const SIGNATURE_SCHEMES = ['AWS4-HMAC-SHA256 ', 'AWS4-ECDSA-P256-SHA256 '];
+
 function signedWithSigV4(headers: Iterable<[string, unknown]>): boolean {
   for (const [name, value] of headers) {
     if (name.toLowerCase() !== 'authorization') continue;
     const text = Array.isArray(value) ? String(value[0] ?? '') : String(value ?? '');
-    if (text.startsWith('AWS4-HMAC-SHA256 ')) return true;
+    if (SIGNATURE_SCHEMES.some((scheme) => text.startsWith(scheme))) return true;
   }
   return false;
 }
