@@ -46,6 +46,7 @@ import { runHttpProxyIntegration } from './gateway/http-integration';
 import { runMockIntegration } from './gateway/mock-integration';
 import { handleManagementRequest, type ManagementCall, type ManagementRefusal } from './management-api';
 import { createFunctionRuntime, type LocalFunctionRuntime } from './runtime';
+import { signedAwsCallRoutes } from './runtime/aws-endpoints';
 import type { InvokeResult } from './runtime/contract';
 import { parseSchedule } from './schedule-expression';
 import { type ScheduledJob, type Scheduler, startScheduler } from './scheduler';
@@ -374,7 +375,7 @@ async function start(
       // An SDK call that names an AWS host itself (SQS takes it from the QueueUrl, some handlers set
       // an endpoint in code) would leave the machine signed with a local key AWS refuses: it goes to
       // the local services instead, which serve it or say they do not emulate it.
-      { host: '*.amazonaws.com', target: services.endpoint, signedOnly: true },
+      ...signedAwsCallRoutes(services.endpoint),
     ],
     log: options.functionLog ?? (() => {}),
     lifecycleLogs: false,
