@@ -321,6 +321,25 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       return;
     }
     const caller = callers.byAccessKey(accessKey);
+    if (!caller && typeof target !== 'string') {
+      // A REST or query call: a handler signing with keys of its own reaches here, as every signed
+      // call to an AWS endpoint does, and must be told so in a protocol its client can read.
+      counters.unrecognized++;
+      const service = signedServiceOf(req.headers);
+      const formEncoded = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+      replyErrorInProtocol(
+        res,
+        { service, contentType: req.headers['content-type'] },
+        403,
+        service === 's3'
+          ? 'InvalidAccessKeyId'
+          : formEncoded
+            ? 'InvalidClientTokenId'
+            : 'UnrecognizedClientException',
+        `The security token included in the request is invalid: the local stack serves every signed call to an AWS endpoint, and no function was given the access key ${accessKey}.`,
+      );
+      return;
+    }
     if (!caller) {
       counters.unrecognized++;
       replyError(

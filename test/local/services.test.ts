@@ -333,6 +333,27 @@ describe('DynamoDB', () => {
     for (const client of [s3, sns, lambda]) client.destroy();
   });
 
+  test('a REST or query-protocol call signed with a key no function was given is refused in that protocol too', async () => {
+    // e.g. a handler that signs with real credentials of its own: its call is served here, not by AWS.
+    const stranger = { accessKeyId: 'AKIAREALKEYELSEWHERE', secretAccessKey: 'x' };
+    const s3 = new S3Client({ ...clientConfig('App/Writer'), credentials: stranger, forcePathStyle: true });
+    const refused = await refusal(
+      s3.send(new PutObjectCommand({ Bucket: 'transcripts', Key: 'a.txt', Body: 'x' })),
+    );
+    expect({ name: refused.name, status: refused.$metadata?.httpStatusCode }).toEqual({
+      name: 'InvalidAccessKeyId',
+      status: 403,
+    });
+    expect(refused.message).toContain('no function was given');
+    const sns = new SNSClient({ ...clientConfig('App/Writer'), credentials: stranger });
+    const snsRefused = await refusal(
+      sns.send(new PublishCommand({ TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:t`, Message: 'x' })),
+    );
+    expect(snsRefused.name).toBe('InvalidClientTokenId');
+    expect(snsRefused.message).toContain('no function was given');
+    for (const client of [s3, sns]) client.destroy();
+  });
+
   test('account-level operations are checked on *', async () => {
     const error = await refusal(ddb('App/Writer').send(new ListTablesCommand({})));
     expect(error.message).toContain('dynamodb:ListTables on resource: * because');
