@@ -42,7 +42,11 @@ type Handlers = Partial<Record<string, LambdaHandler>>;
 
 async function harness(
   handlers: Handlers = {},
-  options: Partial<Omit<GatewayOptions, 'server' | 'routes'>> & { withoutDefault?: boolean } = {},
+  options: Partial<Omit<GatewayOptions, 'server' | 'routes'>> & {
+    withoutDefault?: boolean;
+    /** The `echo` route has a route response. */
+    twoWayEcho?: boolean;
+  } = {},
 ): Promise<Harness> {
   const events = new Recorder<WebSocketEvent>();
   const recording =
@@ -55,7 +59,7 @@ async function harness(
   const routes: Record<string, RouteTarget> = {
     $connect: { name: 'test-connect', handler: recording('$connect', ok) },
     $disconnect: { name: 'test-disconnect', handler: recording('$disconnect', ok) },
-    echo: { name: 'test-echo', handler: recording('echo', ok) },
+    echo: { name: 'test-echo', handler: recording('echo', ok), twoWay: options.twoWayEcho === true },
     boom: { name: 'test-boom', handler: recording('boom', ok) },
   };
   if (!options.withoutDefault) routes.$default = { name: 'test-default', handler: recording('$default', ok) };
@@ -222,6 +226,28 @@ describe('route selection ($request.body.action)', () => {
       connectionId: id,
       requestId: expect.any(String),
     });
+  });
+});
+
+describe('two-way routes', () => {
+  it('send the result body back, an empty message for a proxy result without one, nothing for no result', async () => {
+    const h = await harness(
+      {
+        echo: async (event) => {
+          const reply = (JSON.parse(event.body ?? '{}') as { reply?: string }).reply;
+          if (reply === 'none') return undefined;
+          return reply === 'empty' ? { statusCode: 200 } : { statusCode: 200, body: reply };
+        },
+      },
+      { twoWayEcho: true },
+    );
+    const { client } = await h.connect();
+    client.send({ action: 'echo', reply: 'none' });
+    client.send({ action: 'echo', reply: 'empty' });
+    expect(await client.next()).toBe('');
+    client.send({ action: 'echo', reply: 'last' });
+    expect(await client.next()).toBe('last');
+    expect(client.messages).toEqual(['', 'last']);
   });
 });
 
