@@ -249,6 +249,14 @@ async function start(
     throw new Error(
       `${options.assemblyDir} has no WebSocket API (AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET)`,
     );
+  // Two stages under one path: the @connections calls of the second would reach the first's pool.
+  for (const api of app.apis) {
+    if (options.stage === undefined || api.stage === undefined) continue;
+    if ((api.otherStages ?? []).some((stage) => stage.name === options.stage))
+      throw new Error(
+        `stage ${options.stage} would serve ${api.name}'s first stage (${api.stage.name}) under the name of another of its stages: pick a name none of its stages has`,
+      );
+  }
   const { region, accountId } = localEnvironment(app, options, log);
   const regionOfStack = new Map(app.stacks.map((s) => [s.stackName, s.region]));
 

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { scheduleLines } from '../../local/app/schedule-lines';
 import { readAssembly } from '../../local/assembly/manifest';
 import { describeApp } from '../../local/assembly/template';
+import { startAssemblyStack } from '../../local/assembly-stack';
 import { foreignAppAssembly } from '../support/foreign-apps';
 import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack';
 import { TestClient } from './helpers';
@@ -92,6 +93,12 @@ describe('foreign app with two WebSocket APIs, inline handlers and a subprotocol
       authorizer: { user: 'cy', level: '3', admin: 'false', principalId: 'cy' },
       stage: 'v2',
     });
+  });
+
+  it('refuses a --stage that names another stage of an API, whose @connections calls would reach the wrong stage', async () => {
+    await expect(
+      startAssemblyStack({ assemblyDir: assembly, workDir: path.join(assembly, '.work'), stage: 'v2' }),
+    ).rejects.toThrow(/stage v2 .*secure-sockets.*v1/);
   });
 
   it('refuses a denied user with 403, a missing token with 401, and an object in the context with 500', async () => {
