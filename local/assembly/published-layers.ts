@@ -7,7 +7,7 @@
  * packages (their versions, not necessarily the layer version's); packages of the real layer that
  * are not installed here are named in a warning, and code importing them fails as without a layer.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 
 const POWERTOOLS_TYPESCRIPT =
@@ -34,18 +34,27 @@ export interface PublishedLayer {
   readonly location: string;
   /** The real layer's packages this one lacks. */
   readonly missing: readonly string[];
+  /** The version of the installed packages standing in (`2.36.0`), when one is installed. */
+  readonly installedVersion?: string;
+  /**
+   * The Powertools major version the ARN's layer carries (1 for `AWSLambdaPowertoolsTypeScript`,
+   * 2 for `...V2`); the stand-in's packages may be of another one, whose API differs.
+   */
+  readonly layerMajorVersion: number;
 }
 
-let powertools: PublishedLayer | undefined;
+type StandIn = Omit<PublishedLayer, 'layerMajorVersion'>;
+let powertools: StandIn | undefined;
 
 /** The stand-in for a layer AWS publishes, or undefined when the ARN is not one the stack knows. */
 export function publishedLayer(arn: string): PublishedLayer | undefined {
-  if (!POWERTOOLS_TYPESCRIPT.test(arn)) return undefined;
+  const match = POWERTOOLS_TYPESCRIPT.exec(arn);
+  if (!match) return undefined;
   powertools ??= powertoolsLayer();
-  return powertools;
+  return { ...powertools, layerMajorVersion: match[1] ? 2 : 1 };
 }
 
-function powertoolsLayer(): PublishedLayer {
+function powertoolsLayer(): StandIn {
   const installed = path.join(projectRoot, 'node_modules', '@aws-lambda-powertools');
   const present = POWERTOOLS_PACKAGES.filter((name) => existsSync(path.join(installed, name)));
   const missing = POWERTOOLS_PACKAGES.filter((name) => !present.includes(name));
@@ -65,5 +74,10 @@ function powertoolsLayer(): PublishedLayer {
       if (!existsSync(location)) throw error;
     }
   }
-  return { location, missing };
+  const first = present[0];
+  const installedVersion = first
+    ? (JSON.parse(readFileSync(path.join(installed, first, 'package.json'), 'utf8')) as { version?: string })
+        .version
+    : undefined;
+  return { location, missing, ...(installedVersion ? { installedVersion } : {}) };
 }

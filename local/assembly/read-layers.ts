@@ -84,6 +84,11 @@ export function layersOf(
     if (location) mounted.push(location);
     else if (published) {
       mounted.push(published.location);
+      const installedMajor = Number(published.installedVersion?.split('.')[0]);
+      if (published.installedVersion && installedMajor !== published.layerMajorVersion)
+        warnings.push(
+          `${functionId}: layer ${arn} carries Powertools v${published.layerMajorVersion}; it stands in with the installed ${published.installedVersion} packages, whose API differs`,
+        );
       if (published.missing.length > 0)
         warnings.push(
           `${functionId}: layer ${arn} stands in with the installed Powertools packages; ${published.missing.map((name) => `@aws-lambda-powertools/${name}`).join(', ')} are not installed locally, so code importing them fails here`,
