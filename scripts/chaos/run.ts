@@ -27,6 +27,7 @@ import { AssessmentClient, type AssessmentClientError, type WebSocketConstructor
 import { DynamoAssessmentStore } from '../../lambdas/adapters/dynamodb/assessment-store';
 import type { SilentTelemetry } from '../../lambdas/adapters/memory';
 import { answersOf } from '../../lambdas/core/answers';
+import { routeResponseMessage } from '../../local/gateway/route-response';
 import type { ChaosStackConfig } from './stack-child';
 
 const { values: flags } = parseArgs({
@@ -465,9 +466,10 @@ async function fuzz(count: number): Promise<number> {
       else if (action === 'message') result = await handlers.message(event(conn.id, 'message', body));
       else result = await handlers.unrouted(event(conn.id, '$default', body));
       replies.push(...deps.notifier.framesFor(conn.id).slice(before));
-      // The two-way routes answer with their last frame as the route response.
-      const answer = (result as { body?: unknown } | undefined)?.body;
-      if (typeof answer === 'string') replies.push(JSON.parse(answer) as (typeof replies)[number]);
+      // The two-way routes answer with their last frame as the route response, sent as the local
+      // gateway sends it (an empty message is no frame: JSON.parse throws, a problem counted).
+      const answer = action === 'auth' ? undefined : routeResponseMessage(result);
+      if (answer !== undefined) replies.push(JSON.parse(answer) as (typeof replies)[number]);
     } catch {
       problems++;
     }

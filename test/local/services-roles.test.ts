@@ -23,6 +23,7 @@ import { connectionKey } from '../../lambdas/core/connection-key';
 import type { CoreDeps } from '../../lambdas/core/deps';
 import { routeHandlers } from '../../lambdas/handlers/route-handlers';
 import { type FunctionSpec, ROUTES, SCHEDULED_JOBS } from '../../lambdas/routes';
+import { routeResponseMessage } from '../../local/gateway/route-response';
 import { resourcePattern } from '../../local/iam/evaluate';
 import { createRecordingPool, handleManagementRequest } from '../../local/management-api';
 import type { PolicyStatement } from '../../local/runtime/contract';
@@ -253,9 +254,9 @@ const auth = async (connectionId: string, userId: string, claims: Record<string,
   );
 };
 /** What API Gateway does with a two-way route's answer: sends its body to the caller. */
-function deliver(connectionId: string, result: { body?: string | undefined } | string | undefined): void {
-  const body = typeof result === 'object' ? result.body : undefined;
-  if (body !== undefined) pool.send(connectionId, Buffer.from(body));
+function deliver(connectionId: string, result: unknown): void {
+  const message = routeResponseMessage(result);
+  if (message !== undefined) pool.send(connectionId, Buffer.from(message));
 }
 const message = async (connectionId: string, fields: object) =>
   deliver(

@@ -21,6 +21,7 @@ import {
   newConnectionId,
   scheduledEvent,
 } from '../../local/events';
+import { routeResponseMessage } from '../../local/gateway/route-response';
 import {
   createRecordingPool,
   type RecordingPool,
@@ -154,9 +155,10 @@ export class TestConnection {
         : route === 'message'
           ? await handlers.message(event)
           : await handlers.unrouted(event);
-    // A two-way route's response body reaches the client as one message, after what was posted.
-    const answer = typeof result === 'object' ? result.body : undefined;
-    if (TWO_WAY.has(route) && answer !== undefined) {
+    // A two-way route's answer reaches the client as one message, after what was posted, exactly as
+    // the local gateway sends it (an empty message for a result without a body fails loudly here).
+    const answer = TWO_WAY.has(route) ? routeResponseMessage(result) : undefined;
+    if (answer !== undefined) {
       const index = this.backend.pool.sent.length;
       if (this.backend.pool.send(this.id, Buffer.from(answer))) this.backend.routeResponses.add(index);
     }
